@@ -1,0 +1,262 @@
+"""Arithmetic checks on report tables (FORMAT.md rules R0, R3.1-R3.3, R4.1, R5).
+
+Each rule gives pass, fail or not assessable ("na": a cell it needs is
+null).  A failure names the rule, the row and column labels as printed and
+both sides of the equation with their values.  Checks only read figures;
+they never change one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+from .formats import Format, TableSpec
+from .model import Report
+
+PASS, FAIL, NA = "pass", "fail", "na"
+RULES = {
+    "R0": "数值为非负整数（收费金额可为小数）",
+    "R3.1": "每列：本年新收 + 上年结转 = 办理结果总计 + 结转下年度继续办理",
+    "R3.2": "每行：总计 = 自然人与五类法人或其他组织之和",
+    "R3.3": "每列：（七）总计 = 各项办理结果之和",
+    "R4.1": "复议、诉讼每组：总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结",
+    "R5": "跨年度：本年“上年结转” = 上一年“结转下年度继续办理”",
+}
+_TABLE_SECTION = {"proactive": "二", "requests": "三", "review_litigation": "四"}
+_TRAILING_NOTE = re.compile(r"（[^（）]*）$")
+
+Path = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    rule: str
+    status: str
+    scope: str
+    message: str
+    cells: tuple[Path, ...]
+    anchor: Path
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "status": self.status, "scope": self.scope,
+                "message": self.message, "cells": [list(c) for c in self.cells]}
+
+
+def _value(tables: dict, path: Path) -> Any:
+    node: Any = tables
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")
+    return str(value)
+
+
+def _sum(values: Sequence[Any]) -> Any:
+    total = sum(Decimal(repr(v)) if isinstance(v, float) else v for v in values)
+    return int(total) if isinstance(total, Decimal) and total == total.to_integral() else total
+
+
+def short_label(label: str) -> str:
+    """A printed label without its trailing explanatory parenthesis."""
+    return _TRAILING_NOTE.sub("", label) if not label.startswith("（本列") else label
+
+
+def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[tuple[str, Path]],
+              tables: dict) -> CheckResult:
+    """Compare sum(left) with sum(right); null anywhere makes it not assessable."""
+    cells = tuple(p for _, p in left + right)
+    values = {p: _value(tables, p) for p in cells}
+    nulls = [label for label, p in left + right if values[p] is None]
+    if nulls:
+        return CheckResult(rule, NA, scope, f"{rule} {scope}: 无法核验（空白单元格：{'、'.join(nulls)}）",
+                           cells, left[0][1])
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values.values()):
+        return CheckResult(rule, NA, scope, f"{rule} {scope}: 无法核验（非数值）", cells, left[0][1])
+
+    def side(terms):
+        total = _sum([values[p] for _, p in terms])
+        text = " + ".join(f"{label} {_num(values[p])}" for label, p in terms)
+        return (text if len(terms) == 1 else f"{text} = {_num(total)}"), total
+
+    left_text, left_total = side(left)
+    right_text, right_total = side(right)
+    ok = left_total == right_total
+    sign = "=" if ok else "≠"
+    message = f"{rule} {scope}: {left_text} {sign} {right_text}"
+    return CheckResult(rule, PASS if ok else FAIL, scope, message, cells, left[0][1])
+
+
+def _r0(report: Report, fmt: Format) -> list[CheckResult]:
+    results = []
+    for key, spec in fmt.tables.items():
+        data = report.tables.get(key)
+        if data is None:
+            continue
+        bad: list[tuple[str, Path]] = []
+        cells: list[Path] = []
+        for slot in spec.slots():
+            for index, column in enumerate(slot.columns):
+                if slot.shape == "vector":
+                    path = (key, *slot.path, index)
+                elif slot.shape == "record":
+                    path = (key, *slot.path, column.key)
+                else:
+                    path = (key, *slot.path)
+                value = _value(report.tables, path)
+                cells.append(path)
+                if value is None:
+                    continue
+                ok = (value >= 0 and (column.type == "amount" or float(value).is_integer()
+                                       and not isinstance(value, float))) \
+                    if column.type != "signed" else not isinstance(value, float)
+                if not ok:
+                    bad.append((f"{short_label(slot.labels[-1])} {short_label(column.label)} {_num(value)}", path))
+        scope = f"{_TABLE_SECTION[key]}、{spec.title.split('、', 1)[-1]}"
+        if bad:
+            results.append(CheckResult("R0", FAIL, scope,
+                                       f"R0 {scope}: 不是非负整数：" + "；".join(t for t, _ in bad),
+                                       tuple(p for _, p in bad), bad[0][1]))
+        else:
+            results.append(CheckResult("R0", PASS, scope, f"R0 {scope}: 全部数值有效", tuple(cells), (key,)))
+    return results
+
+
+def _leaf_rows(spec: TableSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """(label as printed, key path) of every value row of a matrix table."""
+    rows = []
+    for slot in spec.slots():
+        label = short_label(slot.labels[-1])
+        if len(slot.labels) == 3:  # a numbered item under its （三）-style parent
+            numbering = re.match(r"^（[一二三四五六七八九十]+）", slot.labels[1])
+            label = (numbering.group(0) if numbering else "") + label
+        rows.append((label, slot.path))
+    return rows
+
+
+def _requests_rules(report: Report, spec: TableSpec) -> list[CheckResult]:
+    data = report.tables.get("requests")
+    if data is None:
+        return []
+    rows = _leaf_rows(spec)
+    label = {path: text for text, path in rows}
+    result_rows = [(t, p) for t, p in rows if p[0] not in
+                   ("new_received", "carried_over", "results_total", "carried_forward")]
+    results = []
+    columns = spec.columns
+    for index, column in enumerate(columns):
+        cell = lambda row: ("requests", *row, index)  # noqa: E731
+        scope = f"三、{column.label}"
+        results.append(_equation(
+            "R3.1", scope,
+            [(label[("new_received",)], cell(("new_received",))), (label[("carried_over",)], cell(("carried_over",)))],
+            [(label[("results_total",)], cell(("results_total",))), (label[("carried_forward",)], cell(("carried_forward",)))],
+            report.tables))
+    total_index = len(columns) - 1
+    for text, path in rows:
+        results.append(_equation(
+            "R3.2", f"三、{text}",
+            [(columns[total_index].label, ("requests", *path, total_index))],
+            [(c.label, ("requests", *path, i)) for i, c in enumerate(columns[:total_index])],
+            report.tables))
+    for index, column in enumerate(columns):
+        results.append(_equation(
+            "R3.3", f"三、{column.label}",
+            [(label[("results_total",)], ("requests", "results_total", index))],
+            [(t, ("requests", *p, index)) for t, p in result_rows],
+            report.tables))
+    return results
+
+
+def _review_rules(report: Report, spec: TableSpec) -> list[CheckResult]:
+    if "review_litigation" not in report.tables:
+        return []
+    results = []
+    col = {c.key: c.label for c in spec.columns}
+    for group in spec.groups:
+        scope = f"四、{group.parent + ' ' if group.parent else ''}{group.label}"
+        cell = lambda k: ("review_litigation", group.key, k)  # noqa: E731
+        results.append(_equation(
+            "R4.1", scope, [(col["total"], cell("total"))],
+            [(col[k], cell(k)) for k in ("upheld", "corrected", "other", "pending")],
+            report.tables))
+    return results
+
+
+def check_report(report: Report) -> list[CheckResult]:
+    """Every single-report rule on one report, in rule order."""
+    fmt = report.format_spec()
+    if fmt is None or not report.tables:
+        return []
+    results = _r0(report, fmt)
+    if "requests" in fmt.tables:
+        results += _requests_rules(report, fmt.tables["requests"])
+    if "review_litigation" in fmt.tables:
+        results += _review_rules(report, fmt.tables["review_litigation"])
+    return results
+
+
+def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
+    """R5: this year's 上年结转 equals last year's 结转下年度继续办理, per column."""
+    fmt = current.format_spec()
+    prev_fmt = previous.format_spec()
+    if not fmt or not prev_fmt or "requests" not in current.tables or "requests" not in previous.tables:
+        return []
+    results = []
+    for index, column in enumerate(fmt.tables["requests"].columns):
+        this = _value(current.tables, ("requests", "carried_over", index))
+        last = _value(previous.tables, ("requests", "carried_forward", index))
+        scope = f"三、{column.label}"
+        path = ("requests", "carried_over", index)
+        prefix = f"R5 {scope}: {current.year}年 上年结转 {_num(this) if this is not None else '空白'}"
+        other = f"{previous.year}年 结转下年度继续办理 {_num(last) if last is not None else '空白'}"
+        if this is None or last is None:
+            results.append(CheckResult("R5", NA, scope, f"{prefix} / {other}（无法核验）", (path,), path))
+        else:
+            ok = this == last
+            results.append(CheckResult("R5", PASS if ok else FAIL, scope,
+                                       f"{prefix} {'=' if ok else '≠'} {other}", (path,), path))
+    return results
+
+
+def check_archive(reports: Iterable[Report]) -> dict[tuple[int, str], list[CheckResult]]:
+    """Checks for every report, R5 included, keyed by report key (year, slug)."""
+    reports = list(reports)
+    by_agency: dict[tuple[str, int], Report] = {}
+    for report in sorted(reports, key=lambda r: r.key):
+        by_agency.setdefault((report.agency, report.year), report)
+    results = {}
+    for report in reports:
+        found = check_report(report)
+        previous = by_agency.get((report.agency, report.year - 1))
+        if previous is not None:
+            found += check_continuity(report, previous)
+        results[report.key] = found
+    return results
+
+
+def summarize(results: list[CheckResult]) -> dict[str, dict[str, int]]:
+    """Counts of pass/fail/na per rule, rules in their documented order."""
+    summary: dict[str, dict[str, int]] = {}
+    for rule in RULES:
+        counts = {PASS: 0, FAIL: 0, NA: 0}
+        for r in results:
+            if r.rule == rule:
+                counts[r.status] += 1
+        if sum(counts.values()):
+            summary[rule] = counts
+    return summary
+
+
+def failures(results: list[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if r.status == FAIL]

@@ -1,0 +1,102 @@
+"""YAML reading with the safety limits and the line numbers users need.
+
+Sources are parsed with the fast C loader.  Positions are only needed when
+something is wrong, so :func:`locate` re-composes the text into a node tree
+and walks it to the offending key: the slow path runs only on errors.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import yaml
+
+from .errors import SiteGenError
+
+try:
+    FastLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    FastLoader = yaml.SafeLoader
+
+MAX_DEPTH = 32
+
+
+def _reject_aliases(text: str, path: str, line_offset: int) -> None:
+    """Refuse YAML aliases: sources never need them and they enable bombs."""
+    if "*" not in text and "&" not in text:
+        return
+    try:
+        for event in yaml.parse(text, Loader=FastLoader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                raise SiteGenError(
+                    "YAML aliases (*name) are not allowed in site-gen files",
+                    path, mark.line + 1 + line_offset, mark.column + 1,
+                    "write the value out in full instead of referring to an anchor",
+                )
+    except yaml.YAMLError:
+        return  # the real parse below reports it with its position
+
+
+def _check_depth(value: Any, path: str, line_offset: int, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise SiteGenError(f"YAML nested deeper than {MAX_DEPTH} levels", path, line_offset + 1, 1)
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, path, line_offset, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, path, line_offset, depth + 1)
+
+
+def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
+    """Parse YAML text, turning every parser problem into a located error.
+
+    `line_offset` is the number of file lines before the YAML text starts
+    (1 for frontmatter after its opening ``---``).
+    """
+    _reject_aliases(text, path, line_offset)
+    try:
+        value = yaml.load(text, Loader=FastLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        column = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SiteGenError(f"invalid YAML: {problem}", path, line, column,
+                           "check indentation, colons and quotes on this line") from None
+    except yaml.YAMLError as exc:
+        raise SiteGenError(f"invalid YAML: {exc}", path, line_offset + 1, 1) from None
+    except RecursionError:
+        raise SiteGenError("YAML nested too deeply", path, line_offset + 1, 1) from None
+    _check_depth(value, path, line_offset)
+    return value
+
+
+def locate(text: str, keys: Sequence[str | int], line_offset: int = 0,
+           *, want_key: bool = False) -> tuple[int, int]:
+    """1-based (line, column) of the node at `keys` in YAML `text`.
+
+    Walks as deep as the path exists, so a missing key points at its parent.
+    With `want_key`, a mapping entry points at its key rather than its value.
+    """
+    try:
+        node = yaml.compose(text, Loader=FastLoader)
+    except yaml.YAMLError:
+        return line_offset + 1, 1
+    mark = node.start_mark if node is not None else None
+    for key in keys:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for k_node, v_node in node.value:
+                if k_node.value == str(key):
+                    found = (k_node, v_node)
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            found = (node.value[key], node.value[key])
+        if found is None:
+            break
+        mark = found[0].start_mark if want_key and key == keys[-1] else found[1].start_mark
+        node = found[1]
+    if mark is None:
+        return line_offset + 1, 1
+    return mark.line + 1 + line_offset, mark.column + 1
