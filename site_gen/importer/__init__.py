@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from site_gen.errors import SiteGenError
 from site_gen.formats import TABLE_KEYS, Format, all_formats, format_for_year
 
+from .checking import check_source
 from .clean import is_traditional, match_key, strip_pinyin_debris
 from .decode import decode, is_pdf
 from .document import (Layout, agency_kind, agency_level, find_agency, find_year,
@@ -34,7 +35,6 @@ from .writer import render_source
 
 __all__ = ["run_import", "import_file", "Imported"]
 
-ASSESSED_RULES = ("R3.1", "R3.2", "R3.3", "R4.1")
 MIN_SECTIONS = 2
 
 
@@ -52,6 +52,7 @@ class Imported:
     tables: dict[str, TableRead]
     debris: int = 0
     warnings: list[str] = field(default_factory=list)
+    rules: str = "not checked"
 
     def destination(self, into: Path) -> Path:
         return into / str(self.year) / f"{self.slug}.md"
@@ -121,51 +122,9 @@ def summary(item: Imported) -> str:
         f"nulls {sum(t.nulls for t in tables)}",
         f"units stripped {len(units)}" + (f" ({', '.join(units)})" if units else ""),
         f"pinyin debris removed {item.debris}",
-        f"rules failing: {failing_rules(item)}",
+        f"rules failing: {item.rules}",
     ]
     return "; ".join(parts)
-
-
-def failing_rules(item: Imported) -> str:
-    """The arithmetic rules the report breaks, through the lead's ``site_gen.checks``.
-
-    INTEGRATION POINT: ``site_gen.checks.run_report_checks(report)`` is being
-    written in parallel.  Until it exists (or if its report type differs from
-    what is passed here) the column says "not checked" and nothing is computed.
-    """
-    try:
-        from site_gen.checks import run_report_checks  # type: ignore[import-not-found]
-    except ImportError:
-        return "not checked (site_gen.checks not available)"
-    report = _CheckableReport(item.meta, {k: t.data for k, t in item.tables.items()})
-    try:
-        results = run_report_checks(report)
-    except Exception as exc:  # the checks API may still change under us
-        return f"not checked ({type(exc).__name__}: {exc})"
-    failing = sorted({_rule_id(r) for r in results if _failed(r)} & set(ASSESSED_RULES))
-    return ", ".join(failing) or "none"
-
-
-@dataclass
-class _CheckableReport:
-    meta: dict[str, Any]
-    tables: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.meta[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def _rule_id(result: Any) -> str:
-    return str(getattr(result, "rule", None) or getattr(result, "id", None) or "")
-
-
-def _failed(result: Any) -> bool:
-    status = str(getattr(result, "status", "")).lower()
-    return status in ("fail", "failed") or getattr(result, "passed", True) is False or \
-        getattr(result, "ok", True) is False
 
 
 # --- one input ---------------------------------------------------------------
@@ -210,8 +169,10 @@ def _understand(path: Path, data: bytes) -> Imported:
     meta = _meta(path, data, layout, agency, year, published, fmt, traditional, page)
     body = render_body(layout)
     content = render_source(meta, {k: t.data for k, t in tables.items()}, body)
-    return Imported(path, year, make_slug(path, data), shape, fmt.id if fmt else None,
+    item = Imported(path, year, make_slug(path, data), shape, fmt.id if fmt else None,
                     content, meta, tables, debris, warnings)
+    item.rules = check_source(content, item.destination(Path("content")), name).text
+    return item
 
 
 def read_items(data: bytes, name: str) -> tuple[str, list[Item], PageInfo]:
@@ -322,7 +283,7 @@ def _meta(path: Path, data: bytes, layout: Layout, agency: str, year: int,
         meta["format"] = fmt.id
     meta["lang"] = "zh-Hant" if traditional else "zh-Hans"
     source: dict[str, Any] = {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
-    if page.url:
+    if page.url and page.url.startswith(("http://", "https://")):
         source["url"] = page.url
     meta["source"] = source
     return meta

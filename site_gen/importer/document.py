@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .clean import match_key, to_traditional, vocabulary
-from .shapes import Item, Row, Text
+from .shapes import Item, Row, Text, row_from_text
 
 SECTION_NUMERALS = "一二三四五六"
 TABLE_SECTIONS = (2, 3, 4)
@@ -133,14 +133,23 @@ def _section_starts(items: list[Item]) -> list[tuple[int, int]]:
 
 def _split_head(head: list[Text], page_title: str | None):
     """Title, preamble prose and page chrome from the lines before section 一."""
-    title_at = next((i for i, t in enumerate(head) if _is_title(t.text)), None)
-    title = clean_title(head[title_at].text) if title_at is not None else None
+    title, title_end = _find_title(head)
     if title is None and page_title and _is_title(page_title):
         title = clean_title(page_title)
-    after = head[title_at + 1:] if title_at is not None else head
+    after = head[title_end:]
     preamble = [t for t in after if not is_chrome(t.text) and not _is_page_info(t.text)]
     outside = [t for t in head if t not in preamble]
     return title, preamble, outside
+
+
+def _find_title(head: list[Text]) -> tuple[str | None, int]:
+    """The title line (or two lines, when a page layout wrapped it) and where it ends."""
+    for index, line in enumerate(head):
+        if _is_title(line.text):
+            return clean_title(line.text), index + 1
+        if index + 1 < len(head) and _is_title(line.text + head[index + 1].text):
+            return clean_title(line.text + head[index + 1].text), index + 2
+    return None, 0
 
 
 def _is_title(text: str) -> bool:
@@ -208,7 +217,7 @@ def _tidy(section: Section, wrapped: bool) -> list[Item]:
         kept: list[Item] = []
         for item in section.items:
             if isinstance(item, Text) and not _is_prose(item.text):
-                kept.append(Row([item.text.strip()], [], item.line))
+                kept.append(row_from_text(item.text, item.line))
             else:
                 kept.append(item)
         items = kept
@@ -218,7 +227,7 @@ def _tidy(section: Section, wrapped: bool) -> list[Item]:
 
 
 def _is_prose(text: str) -> bool:
-    return text.rstrip().endswith(("。", "；")) and len(text) > MAX_HEADING / 2
+    return text.rstrip().endswith(("。", "；"))
 
 
 def is_subheading(text: str) -> bool:
@@ -272,6 +281,7 @@ _LEVELS = (
     ("city", ("市", "州", "自治州", "盟", "地区")),
     ("province", ("省", "自治区")),
 )
+_NATIONAL = ("国务院", "国家", "中华人民共和国")
 _GOVERNMENT = ("人民政府", "人民政府办公室", "人民政府办公厅", "街道办事处", "政府")
 
 
@@ -305,6 +315,8 @@ def agency_kind(agency: str) -> str:
 def agency_level(agency: str) -> str | None:
     """The administrative level from the last place suffix before the body's own name."""
     key = match_key(agency)
+    if key.startswith(_NATIONAL):
+        return "national"
     for suffix in ("人民政府办公室", "人民政府办公厅", "人民政府", "办事处"):
         if suffix in key:
             key = key[: key.index(suffix)] + ("街道" if suffix == "办事处" and

@@ -13,7 +13,9 @@ numbers printed at the foot or head of a page can be dropped.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 
 from site_gen.errors import SiteGenError
 
@@ -31,7 +33,7 @@ def parse_pdf(data: bytes, path: str) -> list[Item]:
         raise SiteGenError(f"cannot read PDF files: {exc}", path,
                            hint="install pdfplumber") from None
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
+        with _quiet_pdfminer(), pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = [_page_items(page) for page in pdf.pages]
     except (PDFSyntaxError, ValueError, KeyError, TypeError) as exc:
         raise SiteGenError(f"unreadable PDF: {exc or type(exc).__name__}", path) from None
@@ -41,6 +43,18 @@ def parse_pdf(data: bytes, path: str) -> list[Item]:
     if not any(isinstance(i, Text) for i in items) and not items:
         raise SiteGenError("PDF has no text (a scanned image?); OCR it first", path)
     return items
+
+
+@contextlib.contextmanager
+def _quiet_pdfminer():
+    """pdfminer logs font quirks of ordinary PDFs as warnings; they are not ours to show."""
+    logger = logging.getLogger("pdfminer")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _page_items(page) -> list[Item]:

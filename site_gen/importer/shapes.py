@@ -63,6 +63,16 @@ def row_from_cells(cells: list[Cell], line: int = 0) -> Row:
     return Row(labels, list(cells[last_label + 1:]), line)
 
 
+def row_from_text(text: str, line: int = 0) -> Row:
+    """A table line read as text: trailing words that are values become value cells."""
+    words = text.split()
+    split = len(words)
+    while split > 0 and is_value(words[split - 1]):
+        split -= 1
+    label = " ".join(words[:split])
+    return Row([label] if label else [], [Cell(w) for w in words[split:]], line)
+
+
 def is_crawler_text(lines: list[str]) -> bool:
     """Crawler text puts one cell per line, each ending in ``|``."""
     piped = [ln for ln in lines if "|" in ln]
