@@ -1,0 +1,685 @@
+"""The build: sources in, a finished site out.  Reads like a table of contents.
+
+    load config -> read sources -> build the model -> check it -> plan pages
+    -> render what changed -> search index and data -> static files -> swap
+
+Every output file is planned with a digest of everything it is made from
+(its sources, the configuration, the theme, the site-gen version).  A rebuild
+renders only the files whose digest changed and leaves the others in place;
+the digests and the parsed metadata of every source live in a cache folder
+(``.site-gen-cache/``) that is ignored when damaged or stale.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import __version__
+from .checks import FAIL, NA, PASS, RULES, CheckResult, check_archive, failures, summarize
+from .config import Config, load_config
+from .content import MarkdownRenderer, discover_sources, read_source
+from .errors import BuildFailed, ErrorList, SiteGenError
+from .grid import layout_table
+from .model import Page, Report, page_from_source, report_from_source
+from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
+from .render import Renderer, json_bytes, theme_digest, theme_dirs, theme_files
+
+log = logging.getLogger("site_gen")
+
+STATE_FILE = "state.pickle"
+STATE_VERSION = 1
+PARALLEL_THRESHOLD = 48
+PAGES_DIR = "pages"
+
+
+@dataclass
+class SourceState:
+    mtime_ns: int
+    size: int
+    item: Report | Page
+
+
+@dataclass
+class BuildState:
+    """What the last build saw and wrote: the incremental cache."""
+
+    key: str = ""
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    outputs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    reports: int = 0
+    pages: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    warnings: list[SiteGenError] = field(default_factory=list)
+    failing_checks: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    full: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One output file: where it goes, what it is made from, how to make it."""
+
+    path: str
+    digest: str
+    kind: str
+    args: tuple = ()
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+# --- reading sources ----------------------------------------------------------
+
+def _parse_light(path: Path, root: Path, pages_dir: Path) -> Report | Page | SiteGenError:
+    """Parse one source's frontmatter (no Markdown) into a light model item."""
+    try:
+        src = read_source(path, root)
+        if pages_dir in path.parents:
+            return page_from_source(src, MarkdownRenderer())
+        return report_from_source(src, None)
+    except SiteGenError as exc:
+        return exc
+    except BuildFailed as exc:
+        return exc.errors[0] if len(exc.errors) == 1 else _Many(exc.errors)
+
+
+class _Many(SiteGenError):
+    def __init__(self, errors):
+        object.__setattr__(self, "errors", errors)
+        super().__init__("several errors", errors[0].path)
+
+
+def _parse_batch(items: list[tuple[str, str, str]]) -> list[Any]:
+    return [_parse_light(Path(p), Path(r), Path(d)) for p, r, d in items]
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def read_sources(config: Config, state: BuildState, jobs: int) -> tuple[dict[str, SourceState], ErrorList]:
+    """Every source as a light model item, re-parsing only files that changed."""
+    root = config.root
+    pages_dir = config.content_path / PAGES_DIR
+    found: dict[str, SourceState] = {}
+    todo: list[tuple[str, Path, os.stat_result]] = []
+    for path in discover_sources(config.content_path):
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        st = path.stat()
+        old = state.sources.get(rel)
+        if old and old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
+            found[rel] = old
+        else:
+            todo.append((rel, path, st))
+    errors = ErrorList()
+    args = [(str(p), str(root), str(pages_dir)) for _, p, _ in todo]
+    if len(todo) >= PARALLEL_THRESHOLD and jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = [r for batch in pool.map(_parse_batch, _chunks(args, 64)) for r in batch]
+    else:
+        results = _parse_batch(args)
+    for (rel, _, st), result in zip(todo, results):
+        if isinstance(result, _Many):
+            errors.extend(result.errors)
+        elif isinstance(result, SiteGenError):
+            errors.add(result)
+        else:
+            found[rel] = SourceState(st.st_mtime_ns, st.st_size, result)
+    return dict(sorted(found.items())), errors
+
+
+def check_unique_urls(items: Iterable[Report | Page]) -> ErrorList:
+    """Two sources may not claim the same URL; name both files."""
+    errors = ErrorList()
+    seen: dict[str, Report | Page] = {}
+    for item in items:
+        other = seen.get(item.url)
+        if other is not None:
+            errors.add(SiteGenError(
+                f"URL `{item.url}` is also used by {other.source_path}", item.source_path, 1, 1,
+                "give one of them a different `slug:` in its frontmatter"))
+        else:
+            seen[item.url] = item
+    return errors
+
+
+# --- planning --------------------------------------------------------------------
+
+@dataclass
+class Archive:
+    """The model of the whole site, as the planner and templates see it."""
+
+    config: Config
+    reports: list[Report]
+    pages: list[Page]
+    checks: dict[tuple[int, str], list[CheckResult]]
+
+    def years(self) -> list[int]:
+        return sorted({r.year for r in self.reports}, reverse=True)
+
+    def by_year(self) -> dict[int, list[Report]]:
+        grouped: dict[int, list[Report]] = {}
+        for report in self.reports:
+            grouped.setdefault(report.year, []).append(report)
+        return {y: sorted(rs, key=lambda r: (r.agency, r.slug)) for y, rs in sorted(grouped.items(), reverse=True)}
+
+    def neighbours(self) -> dict[tuple[int, str], tuple[Report | None, Report | None]]:
+        """Previous and next year's report of the same agency."""
+        by_agency: dict[str, dict[int, Report]] = {}
+        for report in sorted(self.reports, key=lambda r: r.key):
+            by_agency.setdefault(report.agency, {}).setdefault(report.year, report)
+        result = {}
+        for report in self.reports:
+            years = by_agency[report.agency]
+            result[report.key] = (years.get(report.year - 1), years.get(report.year + 1))
+        return result
+
+
+def _report_summary(report: Report | None) -> dict | None:
+    return None if report is None else {"url": report.url, "year": report.year, "title": report.title}
+
+
+def _nav(archive: Archive) -> dict[str, Any]:
+    counts = {y: len(rs) for y, rs in archive.by_year().items()}
+    return {
+        "nav_years": [{"year": y, "url": f"{y}/", "count": c} for y, c in counts.items()],
+        "nav_pages": [{"title": p.title, "url": p.url} for p in sorted(archive.pages, key=lambda p: (p.order, p.slug))],
+    }
+
+
+def _figure(report: Report, table: str, *path: Any) -> Any:
+    node: Any = report.tables.get(table)
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def year_rows(reports: list[Report], checks: dict) -> list[dict[str, Any]]:
+    """A year page's rows: a few key figures per report, exactly as stored."""
+    from .grid import format_number
+    rows = []
+    for report in reports:
+        results = checks.get(report.key, [])
+        penalty = _figure(report, "proactive", "admin_penalty")
+        if isinstance(penalty, dict):  # cn-gov-2019 keeps decisions in a record
+            penalty = penalty.get("decisions")
+        rows.append({
+            "report": report,
+            "new_received": format_number(_figure(report, "requests", "new_received", 6)),
+            "granted": format_number(_figure(report, "requests", "granted", 6)),
+            "admin_penalty": format_number(penalty),
+            "failed": len(failures(results)),
+            "checked": bool(results),
+        })
+    return rows
+
+
+def rule_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """The 数据核验 panel: every rule with its overall status and the details
+    of anything that did not pass."""
+    rows = []
+    for rule, counts in summarize(results).items():
+        status = FAIL if counts[FAIL] else (PASS if counts[PASS] else NA)
+        details = [r for r in results if r.rule == rule and r.status != PASS]
+        rows.append({"id": rule, "status": status, "description": RULES[rule], "details": details})
+    return rows
+
+
+def report_json(report: Report, results: list[CheckResult]) -> dict[str, Any]:
+    """The data export of one report: metadata, tables as stored, check results."""
+    return {
+        "agency": report.agency, "year": report.year, "title": report.title,
+        "published": report.published.isoformat() if report.published else None,
+        "level": report.level, "kind": report.kind, "region": report.region,
+        "format": report.format, "lang": report.lang, "source": report.source,
+        "tags": list(report.tags), "url": report.url, "source_path": report.source_path,
+        "tables": report.tables,
+        "checks": [r.as_dict() for r in results],
+    }
+
+
+def plan_site(archive: Archive, env: str) -> list[Job]:
+    """Every output file of the site with the digest of what it depends on."""
+    config = archive.config
+    nav = _nav(archive)
+    nav_digest = _digest(nav)
+    neighbours = archive.neighbours()
+    jobs: list[Job] = []
+    by_year = archive.by_year()
+    for report in archive.reports:
+        results = archive.checks.get(report.key, [])
+        prev, nxt = neighbours[report.key]
+        context = (report.digest, _report_summary(prev), _report_summary(nxt),
+                   [r.as_dict() for r in results])
+        jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report",
+                        (report.source_path, prev, nxt, results)))
+        jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",
+                        (report.key,)))
+    for year, reports in by_year.items():
+        light = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in reports]
+        jobs.append(Job(f"{year}/index.html", _digest(env, nav_digest, year, light), "year", (year,)))
+    for page in archive.pages:
+        jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
+    all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
+    site_digest = _digest(env, nav_digest, all_digests)
+    for path, kind in (("index.html", "home"), ("checks/index.html", "checks"),
+                       ("404.html", "notfound"), ("sitemap.xml", "sitemap"),
+                       ("feed.xml", "feed"), ("robots.txt", "robots")):
+        jobs.append(Job(path, site_digest if kind != "notfound" else _digest(env, nav_digest), kind))
+    return jobs
+
+
+# --- rendering -----------------------------------------------------------------
+
+class PageMaker:
+    """Makes the bytes of one planned output file."""
+
+    def __init__(self, archive: Archive, renderer: Renderer):
+        self.archive = archive
+        self.renderer = renderer
+        self.md = MarkdownRenderer(archive.config.trusted_html)
+        self._by_key = {r.key: r for r in archive.reports}
+
+    def make(self, job: Job) -> tuple[bytes, Any]:
+        """Return the file's bytes and anything the caller collects (search entry)."""
+        return getattr(self, "_" + job.kind)(job)
+
+    def _render(self, template: str, job: Job, **context) -> bytes:
+        return self.renderer.render(template, job.path, **context).data
+
+    def _report(self, job: Job):
+        source_path, prev, nxt, results = job.args
+        config = self.archive.config
+        src = read_source(config.root / source_path, config.root)
+        report = report_from_source(src, self.md)
+        fmt = report.format_spec()
+        flags: dict[tuple, list[str]] = {}
+        for result in failures(results):
+            for cell in result.cells:
+                flags.setdefault(tuple(cell), []).append(result.rule)
+        grids = {key: layout_table(fmt.tables[key], data, flags) for key, data in report.tables.items()} if fmt else {}
+        counts = {PASS: 0, FAIL: 0, NA: 0}
+        for r in results:
+            counts[r.status] += 1
+        data = self._render(
+            "report.html", job, report=report, sections=report.sections, grids=grids,
+            format_name=f"{fmt.id}（{fmt.name}）" if fmt else None,
+            previous=prev, next=nxt, checks=results, check_counts=counts, check_rules=rule_rows(results),
+            breadcrumbs=[(self.renderer.t("site.home"), ""),
+                         (self.renderer.t("site.year_title", year=report.year), f"{report.year}/"),
+                         (report.agency, report.url)],
+            current_year=report.year, canonical=report.url, main_lang=None, lang=config.language)
+        return data, report
+
+    def _report_json(self, job: Job):
+        report = self._by_key[job.args[0]]
+        return json_bytes(report_json(report, self.archive.checks.get(report.key, []))), None
+
+    def _year(self, job: Job):
+        year = job.args[0]
+        reports = self.archive.by_year()[year]
+        return self._render("year.html", job, year=year, rows=year_rows(reports, self.archive.checks),
+                            current_year=year, canonical=f"{year}/",
+                            breadcrumbs=[(self.renderer.t("site.home"), ""),
+                                         (self.renderer.t("site.year_title", year=year), f"{year}/")]), None
+
+    def _page(self, job: Job):
+        page = next(p for p in self.archive.pages if p.slug == job.args[0])
+        src = read_source(self.archive.config.root / page.source_path, self.archive.config.root)
+        full = page_from_source(src, self.md)
+        return self._render("page.html", job, page=full, canonical=page.url,
+                            breadcrumbs=[(self.renderer.t("site.home"), ""), (page.title, page.url)]), None
+
+    def _latest(self) -> list[Report]:
+        ordered = sorted(self.archive.reports, key=lambda r: (r.published.isoformat() if r.published else "", r.year, r.slug),
+                         reverse=True)
+        return ordered[: self.archive.config.latest_count]
+
+    def _home(self, job: Job):
+        years = [{"year": y, "url": f"{y}/", "count": len(rs)} for y, rs in self.archive.by_year().items()]
+        return self._render("index.html", job, years=years, latest=self._latest(), canonical=""), None
+
+    def _checks(self, job: Job):
+        rows = [{"report": r, "result": res}
+                for r in sorted(self.archive.reports, key=lambda r: (r.agency, r.year, r.slug))
+                for res in failures(self.archive.checks.get(r.key, []))]
+        return self._render("checks.html", job, rows=rows, canonical="checks/",
+                            breadcrumbs=[(self.renderer.t("site.home"), ""),
+                                         (self.renderer.t("checks.archive_title"), "checks/")]), None
+
+    def _notfound(self, job: Job):
+        # Served at any depth, so its links start from the site's absolute root.
+        root = self.archive.config.base_url or "/"
+        rendered = self.renderer.render("404.html", job.path, root=root,
+                                        href=lambda target: root + target,
+                                        static=lambda p: root + "static/" + p)
+        return rendered.data, None
+
+    def _sitemap(self, job: Job):
+        entries = [{"url": "", "lastmod": None}]
+        entries += [{"url": f"{y}/", "lastmod": None} for y in self.archive.years()]
+        entries += [{"url": r.url, "lastmod": r.published}
+                    for r in sorted(self.archive.reports, key=lambda r: r.key)]
+        entries += [{"url": p.url, "lastmod": None} for p in sorted(self.archive.pages, key=lambda p: p.slug)]
+        return self._render("sitemap.xml", job, entries=entries), None
+
+    def _feed(self, job: Job):
+        import datetime as dt
+        latest = sorted(self.archive.reports, key=lambda r: (r.published or dt.date.min, r.year, r.slug),
+                        reverse=True)[:50]
+        newest = max((r.published for r in latest if r.published), default=None)
+        default_date = dt.date(max((r.year for r in latest), default=1970) + 1, 1, 1) if newest is None else newest
+        base = self.archive.config.base_url
+
+        def entry_id(r: Report) -> str:
+            return base + r.url if base else f"urn:site-gen:report:{r.year}:{r.slug}"
+
+        return self._render("feed.xml", job, reports=latest, updated=f"{default_date.isoformat()}T00:00:00Z",
+                            default_date=default_date, entry_id=entry_id,
+                            feed_id=(base + "feed.xml") if base else "urn:site-gen:feed"), None
+
+    def _robots(self, job: Job):
+        lines = ["User-agent: *", "Allow: /"]
+        if self.archive.config.base_url:
+            lines.append(f"Sitemap: {self.archive.config.base_url}sitemap.xml")
+        return ("\n".join(lines) + "\n").encode("utf-8"), None
+
+
+# Worker processes get the page maker through fork; set before the pool starts.
+_MAKER: PageMaker | None = None
+
+
+def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
+    """Render a batch of jobs in a worker, writing files under `target_root`."""
+    assert _MAKER is not None
+    out = []
+    for job in jobs:
+        try:
+            data, extra = _MAKER.make(job)
+        except SiteGenError as exc:
+            out.append((job.path, exc))
+            continue
+        except BuildFailed as exc:
+            out.append((job.path, exc.errors[0]))
+            continue
+        write_file(Path(target_root) / job.path, data)
+        out.append((job.path, search_entry(extra, _MAKER.archive) if isinstance(extra, Report) else None))
+    return out
+
+
+def search_entry(report: Report, archive: Archive):
+    from .search import SearchEntry
+    return SearchEntry(
+        id=report.url, url=report.url, title=report.title, agency=report.agency, year=report.year,
+        published=report.published.isoformat() if report.published else None,
+        level=report.level, kind=report.kind, region=report.region, format=report.format,
+        failing=bool(failures(archive.checks.get(report.key, []))), lang=report.lang, text=report.text)
+
+
+def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
+                progress: Callable[[int], None] | None = None) -> tuple[list[Any], ErrorList]:
+    """Render jobs (in parallel when there are many), writing under `files_root`."""
+    global _MAKER
+    errors = ErrorList()
+    entries: list[Any] = []
+    base = str(files_root)
+    if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+        _MAKER = maker
+        import multiprocessing
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]
+            for future in futures:
+                batch = future.result()
+                for path, extra in batch:
+                    if isinstance(extra, SiteGenError):
+                        errors.add(extra)
+                    elif extra is not None:
+                        entries.append(extra)
+                if progress:
+                    progress(len(batch))
+        _MAKER = None
+    else:
+        _MAKER = maker
+        for batch in _chunks(jobs, 32):
+            for path, extra in _make_batch(batch, base):
+                if isinstance(extra, SiteGenError):
+                    errors.add(extra)
+                elif extra is not None:
+                    entries.append(extra)
+            if progress:
+                progress(len(batch))
+        _MAKER = None
+    return entries, errors
+
+
+# --- state --------------------------------------------------------------------------
+
+def state_key(config: Config) -> str:
+    return _digest(__version__, STATE_VERSION, sys.version_info[:2], str(config.root))
+
+
+def load_state(config: Config) -> BuildState:
+    """The last build's cache, or an empty one if missing, stale or damaged."""
+    path = config.cache_path / STATE_FILE
+    try:
+        with open(path, "rb") as handle:
+            state = pickle.load(handle)
+        if isinstance(state, BuildState) and state.key == state_key(config):
+            return state
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # a damaged cache is ignored, never trusted
+        log.info("ignoring damaged build cache %s: %s", path, exc)
+    return BuildState(key=state_key(config))
+
+
+def save_state(config: Config, state: BuildState) -> None:
+    path = config.cache_path / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
+    try:
+        st = (out / rel).stat()
+    except OSError:
+        return False
+    return st.st_size == record[1] and st.st_mtime_ns == record[2]
+
+
+# --- the build ------------------------------------------------------------------------
+
+def build_site(site_dir: Path, out_dir: Path | None = None, *, portable: bool | None = None,
+               search: bool | None = None, strict: bool | None = None, clean: bool = False,
+               jobs: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+               config: Config | None = None) -> BuildResult:
+    """Build the site under `site_dir` into its output folder (or `out_dir`)."""
+    config = config or load_config(Path(site_dir), {"portable_links": portable, "search": search, "strict": strict,
+                                                    "output_dir": str(out_dir) if out_dir else None})
+    out = config.output_path
+    with build_lock(config.cache_path, "site.yaml"):
+        return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress)
+
+
+def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progress) -> BuildResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock
+        clock = now
+
+    rel_out = os.path.relpath(out, config.root)
+    check_output_owner(out, rel_out)
+    recover(out)
+    state = BuildState(key=state_key(config)) if clean else load_state(config)
+    dirs = theme_dirs(config)
+    env = _digest(__version__, config.digest_fields(), theme_digest(dirs))
+    lap("config")
+
+    sources, errors = read_sources(config, state, workers)
+    items = [s.item for s in sources.values()]
+    reports = [i for i in items if isinstance(i, Report)]
+    pages = [i for i in items if isinstance(i, Page)]
+    errors.extend(check_unique_urls(items))
+    errors.raise_if_any()
+    lap("read")
+
+    checks = check_archive(reports)
+    warnings = _check_warnings(reports, checks)
+    if config.strict and warnings:
+        raise BuildFailed(warnings)
+    lap("check")
+
+    archive = Archive(config, sorted(reports, key=lambda r: r.key), sorted(pages, key=lambda p: p.slug), checks)
+    jobs = plan_site(archive, env)
+    full = clean or not out.is_dir() or not state.outputs
+    planned = {job.path for job in jobs}
+    todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
+            or not _output_intact(out, job.path, state.outputs[job.path])]
+    static = theme_files(dirs, "static")
+    static_digests = {f"static/{rel}": _digest(env, hashlib.sha256(p.read_bytes()).hexdigest()) for rel, p in static.items()}
+    static_todo = [rel for rel, d in static_digests.items()
+                   if full or state.outputs.get(rel, ("",))[0] != d or not _output_intact(out, rel, state.outputs[rel])]
+    search_dirty = config.search and (full or bool(todo))
+    lap("plan")
+
+    target = FreshOutput(out) if full else StagedChanges(out)
+    result = BuildResult(out, reports=len(reports), pages=len(pages), warnings=warnings,
+                         failing_checks=len(warnings), timings=timings, full=full)
+    try:
+        renderer = Renderer(config, dirs, _nav(archive))
+        maker = PageMaker(archive, renderer)
+        total = len(todo)
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress("render", done[0], total)
+
+        entries, render_errors = render_jobs(maker, todo, target.files_root, workers, tick)
+        render_errors.raise_if_any()
+        lap("render")
+
+        for rel in static_todo:
+            write_file(target.files_root / rel, static[rel.split("/", 1)[1]].read_bytes())
+        lap("static")
+
+        search_files: dict[str, str] = {}
+        search_written: list[str] = []
+        if search_dirty:
+            search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full)
+        elif config.search:
+            search_files = {p: r[0] for p, r in state.outputs.items() if p.startswith("search/")}
+        lap("search")
+
+        known = planned | set(static_digests) | set(search_files)
+        removed = [] if full else sorted(p for p in state.outputs if p not in known)
+        written = [j.path for j in todo] + static_todo + search_written
+        target.commit(written, removed)
+        lap("write")
+    except BaseException:
+        target.abandon()
+        raise
+    new_outputs = {}
+    for job in jobs:
+        new_outputs[job.path] = (job.digest, *_stat(out / job.path))
+    for rel, digest in list(static_digests.items()) + list(search_files.items()):
+        new_outputs[rel] = (digest, *_stat(out / rel))
+    save_state(config, BuildState(state.key, sources, new_outputs))
+    result.written = written
+    result.removed = removed
+    result.unchanged = len(jobs) + len(static_digests) - len(written)
+    lap("state")
+    return result
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _check_warnings(reports: list[Report], checks: dict) -> list[SiteGenError]:
+    """Arithmetic failures as located warnings (the report is still shown)."""
+    warnings = []
+    for report in reports:
+        for result in failures(checks.get(report.key, [])):
+            line, col = report.locate(["tables", *result.anchor])
+            warnings.append(SiteGenError(result.message, report.source_path, line, col))
+    return sorted(warnings, key=SiteGenError.sort_key)
+
+
+def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
+                  out: Path, full: bool) -> tuple[dict[str, str], list[str]]:
+    """Index every report for search; stage only index files whose bytes changed.
+
+    Returns {path: content digest} of every index file and the paths staged.
+    """
+    import shutil
+    import tempfile
+    try:
+        from .search import write_search_index
+    except ImportError:
+        return {}, []
+    have = {e.id for e in entries}
+    for report in archive.reports:
+        if report.url not in have:
+            src = read_source(config.root / report.source_path, config.root)
+            full_report = report_from_source(src, maker.md)
+            entries.append(search_entry(full_report, archive))
+    entries.sort(key=lambda e: e.id)
+    scratch = Path(tempfile.mkdtemp(prefix=".search-", dir=files_root.parent))
+    try:
+        write_search_index(entries, scratch, config.cache_path / "search")
+        files: dict[str, str] = {}
+        staged: list[str] = []
+        for path in sorted(scratch.rglob("*")):
+            if not path.is_file():
+                continue
+            rel = "search/" + path.relative_to(scratch).as_posix()
+            data = path.read_bytes()
+            files[rel] = hashlib.sha256(data).hexdigest()[:32]
+            current = out / rel
+            if full or not current.is_file() or current.read_bytes() != data:
+                write_file(files_root / rel, data)
+                staged.append(rel)
+        return files, staged
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""The command line: `site-gen build | check | import | serve | new`.
+
+Every problem in a user's files is printed as `path:line:col: message` with
+a hint, and the exit status is non-zero; tracebacks only with --debug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__
+from .errors import BuildFailed, SiteGenError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _site_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("site", nargs="?", default=".", type=Path,
+                        help="the archive folder holding site.yaml and content/ (default: .)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="site-gen",
+        description="Build static, searchable archives of government information-disclosure reports.")
+    parser.add_argument("--version", action="version", version=f"site-gen {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = sub.add_parser("build", help="render content/ into output/",
+                           description="Render the archive's sources through its theme into the output folder. "
+                                       "The new site replaces the old one only when it is complete.")
+    _site_arg(build)
+    build.add_argument("--output", type=Path, help="output folder (default: output_dir of site.yaml, output/)")
+    build.add_argument("--portable", action="store_true",
+                       help="links end in index.html so the archive works opened from disk (file://)")
+    build.add_argument("--no-search", action="store_true", help="skip the search index for a quicker build")
+    build.add_argument("--strict", action="store_true", help="fail when any arithmetic check fails")
+    build.add_argument("--clean", action="store_true", help="ignore the build cache and rebuild everything")
+    build.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    build.add_argument("--quiet", action="store_true", help="print errors only")
+
+    check = sub.add_parser("check", help="validate sources and check their arithmetic without writing the site",
+                           description="Validate every source and run the arithmetic rules (R0, R3.1-R3.3, R4.1, R5). "
+                                       "Exit 0 when no source is invalid, 1 otherwise; arithmetic failures are "
+                                       "warnings unless --strict.")
+    _site_arg(check)
+    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument("--strict", action="store_true", help="arithmetic failures make the exit status 1")
+
+    imp = sub.add_parser("import", help="turn raw published reports (text, HTML, PDF) into sources",
+                         description="Read crawler text, row-per-line text, saved HTML pages, pdftotext output "
+                                     "or PDF files and write one source per report.")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="input files")
+    imp.add_argument("--into", type=Path, default=Path("content"), help="content folder (default: content/)")
+    imp.add_argument("--force", action="store_true", help="overwrite existing source files")
+    imp.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    return parser
+
+
+def _print_errors(errors: Sequence[SiteGenError], stream=sys.stderr) -> None:
+    for error in errors:
+        print(f"error: {error}" if error.path is None else str(error), file=stream)
+
+
+def _progress_printer(quiet: bool) -> Callable[[str, int, int], None] | None:
+    if quiet or not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1 and done < total:
+            return
+        last[0] = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r{stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build_site
+    started = time.perf_counter()
+    result = build_site(args.site, args.output, portable=args.portable or None,
+                        search=False if args.no_search else None, strict=args.strict or None,
+                        clean=args.clean, jobs=args.jobs, progress=_progress_printer(args.quiet))
+    for warning in result.warnings:
+        print(f"{warning} (warning)", file=sys.stderr)
+    if not args.quiet:
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+        print(f"built {result.reports} reports, {result.pages} pages into {result.output}: "
+              f"{len(result.written)} files written, {result.unchanged} unchanged, {len(result.removed)} removed, "
+              f"{result.failing_checks} failing checks in {time.perf_counter() - started:.2f}s ({stages})")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import run_check
+    return run_check(args.site, output_format=args.format, strict=args.strict)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import run_import
+    return run_import(args.paths, args.into, force=args.force, dry_run=args.dry_run)
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check, "import": cmd_import}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except BuildFailed as exc:
+        _print_errors(exc.errors)
+        print(f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}; nothing was written", file=sys.stderr)
+        return EXIT_ERROR
+    except SiteGenError as exc:
+        _print_errors([exc])
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so plainly
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "  hint: this is a bug in site-gen; run again with --debug and report the traceback",
+              file=sys.stderr)
+        return 70
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,182 @@
+"""Rendering: the Jinja2 theme, relative links, messages and page contexts.
+
+A theme is a folder with `templates/` and `static/`.  A site's theme may
+override any single template or static file of the default theme by placing
+one at the same path.  Every link a page prints is relative to that page
+(``href``), so the output works from any host, any sub-path and, with
+portable links, from ``file://``; ``base_url`` is only used where an
+absolute URL is required (sitemap, feed, canonical link).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from .config import Config
+from .errors import SiteGenError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MESSAGES_DIR = PACKAGE_DIR / "messages"
+
+
+def default_theme_dir() -> Path:
+    """The default theme: inside the installed package, or the repository's."""
+    installed = PACKAGE_DIR / "themes" / "default"
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / "themes" / "default"
+
+
+def theme_dirs(config: Config) -> list[Path]:
+    """Theme folders, most specific first: the site's theme, then the default."""
+    dirs = []
+    own = config.root / "themes" / config.theme
+    if own.is_dir():
+        dirs.append(own)
+    elif config.theme != "default":
+        raise SiteGenError(f"theme `{config.theme}` not found", "site.yaml", None, None,
+                           f"create the folder themes/{config.theme}/ or set `theme: default`")
+    default = default_theme_dir()
+    if not dirs or dirs[0].resolve() != default.resolve():
+        dirs.append(default)
+    return dirs
+
+
+def theme_files(dirs: list[Path], sub: str) -> dict[str, Path]:
+    """Relative path -> file for a theme sub-folder, overrides winning."""
+    found: dict[str, Path] = {}
+    for base in reversed(dirs):
+        folder = base / sub
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    found[path.relative_to(folder).as_posix()] = path
+    return dict(sorted(found.items()))
+
+
+def theme_digest(dirs: list[Path]) -> str:
+    """A hash of every template and static file (for cache keys)."""
+    h = hashlib.sha256()
+    for sub in ("templates", "static"):
+        for rel, path in theme_files(dirs, sub).items():
+            h.update(f"{sub}/{rel}\0".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def load_messages(language: str) -> dict[str, str]:
+    """The UI message catalog for a language (zh-Hans fills any gaps)."""
+    messages: dict[str, str] = {}
+    for lang in ("zh-Hans", language):
+        folder = MESSAGES_DIR / lang
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+            messages.update(yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {})
+    return messages
+
+
+def format_date(value: dt.date | None, language: str) -> str:
+    """A date the local way: 2023年1月12日, or 12 January 2023 in English."""
+    if value is None:
+        return ""
+    if language == "en":
+        return f"{value.day} {value:%B} {value.year}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def root_for(out_rel: str) -> str:
+    """The relative prefix from an output file to the site root."""
+    return "../" * out_rel.count("/")
+
+
+def make_href(root: str, portable: bool) -> Callable[[str], str]:
+    """A function turning a site-root path ('2022/x/', 'static/a.css') into a link."""
+
+    def href(target: str) -> str:
+        link = root + target
+        if portable and (target == "" or target.endswith("/")):
+            link += "index.html"
+        return link or "./"
+
+    return href
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: str
+    data: bytes
+
+
+class Renderer:
+    """Renders theme templates into bytes; knows nothing about files on disk."""
+
+    def __init__(self, config: Config, dirs: list[Path], common: dict[str, Any]):
+        self.config = config
+        self.messages = load_messages(config.language)
+        loader = jinja2.FileSystemLoader([str(d / "templates") for d in dirs])
+        self.env = jinja2.Environment(
+            loader=loader,
+            autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals.update(t=self.t, site=config, format_date=self.date, to_json=to_json_script)
+        self.env.filters["date"] = self.date
+        self.common = common
+
+    def t(self, key: str, **values: Any) -> str:
+        text = self.messages.get(key, key)
+        return text.format(**values) if values else text
+
+    def date(self, value: dt.date | None) -> str:
+        return format_date(value, self.config.language)
+
+    def render(self, template: str, out_rel: str, **context: Any) -> Rendered:
+        root = root_for(out_rel)
+        href = make_href(root, self.config.portable_links)
+        ctx = dict(self.common)
+        ctx.update(root=root, href=href, static=lambda p: root + "static/" + p,
+                   page_path=out_rel, absolute=self.absolute)
+        ctx.update(context)
+        try:
+            text = self.env.get_template(template).render(ctx)
+        except jinja2.TemplateError as exc:
+            raise template_error(exc, template) from None
+        return Rendered(out_rel, text.encode("utf-8"))
+
+    def absolute(self, target: str) -> str:
+        """An absolute URL from base_url, or the site-root path when unset."""
+        return (self.config.base_url or "/") + target
+
+
+def template_error(exc: jinja2.TemplateError, template: str) -> SiteGenError:
+    name = getattr(exc, "filename", None) or template
+    line = getattr(exc, "lineno", None)
+    return SiteGenError(f"template error: {exc.message if hasattr(exc, 'message') else exc}",
+                        str(name), line, None, "fix the theme template named here")
+
+
+def to_json_script(value: Any) -> Markup:
+    """JSON safe to embed in a <script> element (no `</script>` break-out)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def json_bytes(value: Any) -> bytes:
+    """Deterministic, readable JSON for data files."""
+    return (json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+def iter_sorted(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+    return sorted(items, key=key)
