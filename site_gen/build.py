@@ -526,10 +526,17 @@ def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
 def build_site(site_dir: Path, out_dir: Path | None = None, *, portable: bool | None = None,
                search: bool | None = None, strict: bool | None = None, clean: bool = False,
                jobs: int | None = None, progress: Callable[[str, int, int], None] | None = None,
-               config: Config | None = None) -> BuildResult:
-    """Build the site under `site_dir` into its output folder (or `out_dir`)."""
-    config = config or load_config(Path(site_dir), {"portable_links": portable, "search": search, "strict": strict,
-                                                    "output_dir": str(out_dir) if out_dir else None})
+               cache_dir: Path | None = None) -> BuildResult:
+    """Build the site under `site_dir` into its output folder (or `out_dir`).
+
+    `cache_dir` keeps the incremental state elsewhere than `.site-gen-cache/`
+    (the dev server builds into a temporary folder with its own cache).
+    Raises BuildFailed (every error of the run) or SiteGenError; on any failure
+    the output folder is left as it was.
+    """
+    config = load_config(Path(site_dir), {"portable_links": portable, "search": search, "strict": strict,
+                                          "output_dir": str(Path(out_dir).resolve()) if out_dir else None,
+                                          "cache_dir": str(Path(cache_dir).resolve()) if cache_dir else None})
     out = config.output_path
     with build_lock(config.cache_path, "site.yaml"):
         return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress)

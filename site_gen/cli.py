@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--into", type=Path, default=Path("content"), help="content folder (default: content/)")
     imp.add_argument("--force", action="store_true", help="overwrite existing source files")
     imp.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    serve = sub.add_parser("serve", help="preview the archive with live reload while you edit",
+                           description="Build the archive into a temporary folder, serve it over HTTP, watch "
+                                       "sources, themes and settings, rebuild what changed and reload open pages. "
+                                       "Never writes into output/.")
+    _site_arg(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--open", action="store_true", help="open the home page in a web browser")
+    serve.add_argument("--poll", action="store_true",
+                       help="poll for changes (network drives, containers where file events do not arrive)")
     return parser
 
 
@@ -114,7 +124,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_import(args.paths, args.into, force=args.force, dry_run=args.dry_run)
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "import": cmd_import}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+    return serve(args.site, host=args.host, port=args.port, open_browser=args.open, poll=args.poll)
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check, "import": cmd_import, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

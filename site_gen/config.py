@@ -35,6 +35,7 @@ class Config:
     agencies_file: str = "agencies.yaml"
     strict: bool = False
     search: bool = True
+    cache_dir: str = ".site-gen-cache"
 
     @property
     def content_path(self) -> Path:
@@ -46,17 +47,17 @@ class Config:
 
     @property
     def cache_path(self) -> Path:
-        return self.root / ".site-gen-cache"
+        return (self.root / self.cache_dir).resolve()
 
     def digest_fields(self) -> dict[str, Any]:
         """Settings that change rendered output (for cache keys)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "root"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("root", "cache_dir", "output_dir")}
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "base_url": str, "language": str, "theme": str,
     "content_dir": str, "output_dir": str, "portable_links": bool, "trusted_html": bool,
-    "latest_count": int, "agencies_file": str, "strict": bool, "search": bool,
+    "latest_count": int, "agencies_file": str, "strict": bool, "search": bool, "cache_dir": str,
 }
 _TYPE_NAMES = {str: "text", bool: "true or false", int: "a whole number"}
 
@@ -73,7 +74,7 @@ def _check_value(key: str, value: Any) -> str | None:
         return "`base_url` must be an absolute http(s) URL such as https://example.gov.cn/reports/"
     if key == "latest_count" and value < 0:
         return "`latest_count` must not be negative"
-    if key in ("content_dir", "output_dir") and (not value or "\0" in value):
+    if key in ("content_dir", "output_dir", "cache_dir") and (not value or "\0" in value):
         return f"`{key}` must be a folder name"
     if key == "theme" and ("/" in value or "\\" in value or value.startswith(".") or not value):
         return "`theme` must be the name of a folder under themes/"
