@@ -290,7 +290,13 @@ def _meta(path: Path, data: bytes, layout: Layout, agency: str, year: int,
 
 
 def make_slug(path: Path, data: bytes) -> str:
-    """ASCII-safe, stable: the input file name's letters and digits, else a hash."""
+    """ASCII-safe, stable: the input file name's letters and digits, else a hash.
+
+    A name in Chinese would lose its meaning as ASCII (no pinyin here), so it
+    gives ``report-`` and the first 12 hex digits of the content's sha256.
+    """
     stem = path.name.split(".")[0] if not path.name.startswith(".") else path.name
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:80].strip("-")
-    return slug or "report-" + hashlib.sha256(data).hexdigest()[:12]
+    if not slug or not stem.isascii():
+        return "report-" + hashlib.sha256(data).hexdigest()[:12]
+    return slug

@@ -147,8 +147,10 @@ def _find_title(head: list[Text]) -> tuple[str | None, int]:
     for index, line in enumerate(head):
         if _is_title(line.text):
             return clean_title(line.text), index + 1
-        if index + 1 < len(head) and _is_title(line.text + head[index + 1].text):
-            return clean_title(line.text + head[index + 1].text), index + 2
+    for index, line in enumerate(head[:-1]):
+        joined = line.text + head[index + 1].text
+        if not is_chrome(line.text) and _is_title(joined):
+            return clean_title(joined), index + 2
     return None, 0
 
 
