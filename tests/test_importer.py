@@ -163,6 +163,18 @@ def test_encodings_are_detected(tmp_path, encoding):
     assert meta["tables"] == yaml.safe_load((EXPECTED / "crawler_2019.yaml").read_text("utf-8"))
 
 
+def test_big5_is_not_mistaken_for_gbk(tmp_path):
+    text = (FIXTURES / "traditional_missing.txt").read_text(encoding="utf-8")
+    text = strip_pinyin_debris(text)[0]  # Big5 has no tone-marked letters
+    source = tmp_path / "in" / "traditional_missing.txt"
+    source.parent.mkdir()
+    source.write_bytes(text.encode("big5"))
+    meta, body, _ = import_one(tmp_path, source)
+    assert meta["agency"] == "白馬鄉人民政府" and "## 一、總體情況" in body
+    assert meta["tables"] == yaml.safe_load(
+        (EXPECTED / "traditional_missing.yaml").read_text("utf-8"))
+
+
 # --- writing -------------------------------------------------------------------
 
 def test_existing_file_is_not_overwritten_without_force(tmp_path):
@@ -213,6 +225,8 @@ BAD = {
                   "(一、总体情况 … 六、其他需要报告的事项) found"),
     "broken.pdf": (b"%PDF-1.4\n%garbage that is no PDF at all\n",
                    "unreadable PDF"),
+    "mystery.txt": (bytes(range(0x80, 0x100)) * 3 + b"\n",
+                    "unknown text encoding\n  hint: save the report as UTF-8, GB18030/GBK or UTF-16"),
 }
 
 

@@ -13,6 +13,7 @@ from site_gen.errors import SiteGenError
 PDF_MAGIC = b"%PDF-"
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 MAX_CONTROL_SHARE = 0.01
 MIN_HAN_SHARE = 0.05
 
@@ -65,8 +66,9 @@ def _try(data: bytes, encoding: str) -> str | None:
 def _guess(data: bytes) -> str | None:
     """GB18030 when it decodes into Chinese text, else what charset-normalizer finds."""
     text = _try(data, "gb18030")
-    if text is not None and len(_HAN.findall(text)) >= MIN_HAN_SHARE * len(text):
-        return text
+    if text is not None and len(_HAN.findall(text)) >= MIN_HAN_SHARE * len(text) \
+            and len(_PRIVATE_USE.findall(text)) <= MAX_CONTROL_SHARE * len(text):
+        return text  # Big5 read as GB18030 decodes too, but into private-use characters
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
