@@ -28,7 +28,7 @@ from .decode import decode, is_pdf
 from .document import (Layout, agency_kind, agency_level, find_agency, find_year,
                        make_title, published_in_page_info, render_body, split_report)
 from .html import PageInfo, looks_like_html, parse_html
-from .shapes import (Item, Row, Text, is_crawler_text, is_layout_text, parse_crawler,
+from .shapes import (Item, Text, is_crawler_text, is_layout_text, parse_crawler,
                      parse_layout_text, parse_piped_rows)
 from .tables import TableRead, read_tables
 from .writer import render_source
