@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import __version__
-from .checks import FAIL, NA, PASS, RULES, CheckResult, check_archive, failures, summarize
+from .checks import FAIL, NA, PASS, RULES, CheckResult, check_archive, failures, located_failures, summarize
 from .config import Config, load_config
 from .content import MarkdownRenderer, discover_sources, read_source
 from .errors import BuildFailed, ErrorList, SiteGenError
-from .grid import layout_table
+from .grid import layout_table, to_traditional
 from .model import Page, Report, page_from_source, report_from_source
 from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
 from .render import Renderer, json_bytes, theme_digest, theme_dirs, theme_files
@@ -83,6 +83,18 @@ class Job:
     digest: str
     kind: str
     args: tuple = ()
+
+
+def code_digest() -> str:
+    """A hash of site-gen's own code and data files, so an upgraded (or
+    edited) site-gen never reuses pages made by another version."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".js", ".html", ".css") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(package).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def _digest(*parts: Any) -> str:
@@ -292,6 +304,8 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
         jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
     all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
     site_digest = _digest(env, nav_digest, all_digests)
+    if config.search:
+        jobs.append(Job("search/index.html", _digest(env, nav_digest), "search_page"))
     for path, kind in (("index.html", "home"), ("checks/index.html", "checks"),
                        ("404.html", "notfound"), ("sitemap.xml", "sitemap"),
                        ("feed.xml", "feed"), ("robots.txt", "robots")):
@@ -327,7 +341,8 @@ class PageMaker:
         for result in failures(results):
             for cell in result.cells:
                 flags.setdefault(tuple(cell), []).append(result.rule)
-        grids = {key: layout_table(fmt.tables[key], data, flags) for key, data in report.tables.items()} if fmt else {}
+        convert = to_traditional if report.lang == "zh-Hant" else None
+        grids = {key: layout_table(fmt.tables[key], data, flags, convert) for key, data in report.tables.items()} if fmt else {}
         counts = {PASS: 0, FAIL: 0, NA: 0}
         for r in results:
             counts[r.status] += 1
@@ -376,6 +391,11 @@ class PageMaker:
         return self._render("checks.html", job, rows=rows, canonical="checks/",
                             breadcrumbs=[(self.renderer.t("site.home"), ""),
                                          (self.renderer.t("checks.archive_title"), "checks/")]), None
+
+    def _search_page(self, job: Job):
+        return self._render("search.html", job, portable=self.archive.config.portable_links, canonical="search/",
+                            breadcrumbs=[(self.renderer.t("site.home"), ""),
+                                         (self.renderer.t("site.search"), "search/")]), None
 
     def _notfound(self, job: Job):
         # Served at any depth, so its links start from the site's absolute root.
@@ -557,7 +577,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     recover(out)
     state = BuildState(key=state_key(config)) if clean else load_state(config)
     dirs = theme_dirs(config)
-    env = _digest(__version__, config.digest_fields(), theme_digest(dirs))
+    env = _digest(code_digest(), config.digest_fields(), theme_digest(dirs))
     lap("config")
 
     sources, errors = read_sources(config, state, workers)
@@ -569,7 +589,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     lap("read")
 
     checks = check_archive(reports)
-    warnings = _check_warnings(reports, checks)
+    warnings = located_failures(reports, checks)
     if config.strict and warnings:
         raise BuildFailed(warnings)
     lap("check")
@@ -633,7 +653,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     save_state(config, BuildState(state.key, sources, new_outputs))
     result.written = written
     result.removed = removed
-    result.unchanged = len(jobs) + len(static_digests) - len(written)
+    result.unchanged = len(new_outputs) - len(written)
     lap("state")
     return result
 
@@ -641,16 +661,6 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 def _stat(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
-
-
-def _check_warnings(reports: list[Report], checks: dict) -> list[SiteGenError]:
-    """Arithmetic failures as located warnings (the report is still shown)."""
-    warnings = []
-    for report in reports:
-        for result in failures(checks.get(report.key, [])):
-            line, col = report.locate(["tables", *result.anchor])
-            warnings.append(SiteGenError(result.message, report.source_path, line, col))
-    return sorted(warnings, key=SiteGenError.sort_key)
 
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,

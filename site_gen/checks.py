@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
+from .errors import SiteGenError
 from .formats import Format, TableSpec
 from .model import Report
 
@@ -260,3 +261,16 @@ def summarize(results: list[CheckResult]) -> dict[str, dict[str, int]]:
 
 def failures(results: list[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.status == FAIL]
+
+
+def located_failures(reports: Iterable[Report], checks: dict) -> list[SiteGenError]:
+    """Every failed check as a warning located at its source line.
+
+    Locating re-reads the frontmatter's node tree, so it runs for failures only.
+    """
+    found = []
+    for report in reports:
+        for result in failures(checks.get(report.key, [])):
+            line, _ = report.locate(["tables", *result.anchor])
+            found.append(SiteGenError(result.message, report.source_path, line))
+    return sorted(found, key=SiteGenError.sort_key)

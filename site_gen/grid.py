@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 from .formats import Block, Column, Row, TableSpec
 
@@ -203,8 +204,22 @@ def _groups(spec: TableSpec, data: dict, prefix: str) -> Grid:
     return Grid(spec.key, spec.title, head, [row])
 
 
-def layout_table(spec: TableSpec, data: dict, flags: dict[ValuePath, list[str]] | None = None) -> Grid:
-    """The official grid of one table; `flags` marks cells of failed rules."""
+@lru_cache(maxsize=4096)
+def to_traditional(text: str) -> str:
+    """A format label in Traditional characters, for reports written in them."""
+    return _s2t().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+    return opencc.OpenCC("s2t")
+
+
+def layout_table(spec: TableSpec, data: dict, flags: dict[ValuePath, list[str]] | None = None,
+                 convert: Callable[[str], str] | None = None) -> Grid:
+    """The official grid of one table; `flags` marks cells of failed rules and
+    `convert` rewrites the printed labels (into the report's own script)."""
     prefix = f"t-{spec.key.replace('_', '-')}"
     if spec.layout == "matrix":
         grid = _matrix(spec, data, prefix)
@@ -214,6 +229,12 @@ def layout_table(spec: TableSpec, data: dict, flags: dict[ValuePath, list[str]] 
         grid = _groups(spec, data, prefix)
     units = {c.unit for c in spec.columns if c.unit} | {c.unit for b in spec.blocks for c in b.columns if c.unit}
     grid.unit = "、".join(sorted(units)) or None
+    if convert:
+        grid.title = convert(grid.title)
+        for row in grid.head + grid.body:
+            for cell in row:
+                if cell.header:
+                    cell.text = convert(cell.text)
     if flags:
         for cell in grid.value_cells():
             rules = flags.get(cell.path)

@@ -418,8 +418,12 @@ def table_labels_text(fmt: Format | None, tables: dict) -> str:
 
 # --- reports and pages -------------------------------------------------------
 
-def report_from_source(src: SourceFile, md: MarkdownRenderer) -> Report:
-    """Validate a source's frontmatter and body into a Report (or raise)."""
+def report_from_source(src: SourceFile, md: MarkdownRenderer | None) -> Report:
+    """Validate a source's frontmatter and body into a Report (or raise).
+
+    Without a Markdown renderer the body is not rendered: the light report
+    carries metadata and tables only, which is all index pages need.
+    """
     meta = src.meta
     problems = _Problems(src)
     _check_known_keys(meta, list(REPORT_KEYS), [], problems, "field")
@@ -444,9 +448,9 @@ def report_from_source(src: SourceFile, md: MarkdownRenderer) -> Report:
     problems.errors.raise_if_any()
     assert agency and year and slug
     title = title or f"{agency}{year}年政府信息公开工作年度报告"
-    sections = build_sections(src, fmt, tables, md)
+    sections = build_sections(src, fmt, tables, md) if md else []
     text = "\n".join([title, agency] + [s.title + "\n" + html_to_text(s.html) for s in sections]
-                     + [table_labels_text(fmt, tables)])
+                      + [table_labels_text(fmt, tables)]) if md else ""
     return Report(src.rel, src.digest, slug, year, agency, title, published, level, kind, region,
                   fmt.id if fmt else None, lang, source, tags, tables, sections, text, src.meta_text)
 

@@ -13,9 +13,23 @@ import yaml
 from .errors import SiteGenError
 
 try:
-    FastLoader = yaml.CSafeLoader
+    _Base = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    FastLoader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class FastLoader(_Base):  # type: ignore[misc,valid-type]
+    """The C loader, but a date-like scalar that is no real date (2023-13-45)
+    stays text, so the model can report it at its own line."""
+
+    def construct_yaml_timestamp(self, node):  # noqa: D102
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+
+FastLoader.add_constructor("tag:yaml.org,2002:timestamp", FastLoader.construct_yaml_timestamp)
 
 MAX_DEPTH = 32
 
@@ -62,12 +76,19 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
         line = mark.line + 1 + line_offset if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SiteGenError(f"invalid YAML: {problem}", path, line, column,
-                           "check indentation, colons and quotes on this line") from None
+        hint = "check indentation, colons and quotes on this line"
+        start = exc.context_mark
+        if exc.context and start is not None and mark is not None and start.line != mark.line:
+            what = exc.context.removeprefix("while parsing ").removeprefix("while scanning ")
+            what = what.removeprefix("a ").removeprefix("an ")
+            hint = f"the {what} that starts on line {start.line + 1 + line_offset} is not closed properly"
+        raise SiteGenError(f"invalid YAML: {problem}", path, line, column, hint) from None
     except yaml.YAMLError as exc:
         raise SiteGenError(f"invalid YAML: {exc}", path, line_offset + 1, 1) from None
     except RecursionError:
         raise SiteGenError("YAML nested too deeply", path, line_offset + 1, 1) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SiteGenError(f"invalid YAML value: {exc}", path, line_offset + 1, 1) from None
     _check_depth(value, path, line_offset)
     return value
 
