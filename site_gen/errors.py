@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class SiteGenError(Exception):
     """A problem in a user's file, located as precisely as we can."""
 

@@ -207,7 +207,18 @@ def _groups(spec: TableSpec, data: dict, prefix: str) -> Grid:
 @lru_cache(maxsize=4096)
 def to_traditional(text: str) -> str:
     """A format label in Traditional characters, for reports written in them."""
-    return _s2t().convert(text)
+    converted = _s2t().convert(text)
+    for wrong, right in _label_fixes().items():
+        converted = converted.replace(wrong, right)
+    return converted
+
+
+@lru_cache(maxsize=1)
+def _label_fixes() -> dict[str, str]:
+    from importlib import resources
+    import yaml
+    data = yaml.safe_load(resources.files("site_gen.formats").joinpath("zh-hant.yaml").read_text("utf-8"))
+    return data["phrases"]
 
 
 @lru_cache(maxsize=1)

@@ -321,7 +321,7 @@ def _validate_table(data: Any, spec: TableSpec, problems: _Problems) -> None:
             if isinstance(node, dict) or missing_at == 0:
                 problems.add(base + list(slot.path[:missing_at]),
                              f"table `{spec.key}` is missing row `{'.'.join(slot.path)}` ({' / '.join(slot.labels)})",
-                             "write `null` values for cells left blank in the report")
+                             "write `null` values for cells left blank in the report", at_key=True)
             elif missing_at and not isinstance(node, dict):
                 problems.add(base + list(slot.path[:missing_at]),
                              f"`{'.'.join(slot.path[:missing_at])}` must be a mapping of its sub-rows")

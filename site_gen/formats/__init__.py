@@ -189,7 +189,7 @@ def all_formats() -> dict[str, Format]:
     """Every format shipped with site-gen, by id."""
     found = {}
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
+        if entry.name.startswith("cn-") and entry.name.endswith(".yaml"):
             fmt = _load(yaml.load(entry.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
             found[fmt.id] = fmt
     return found

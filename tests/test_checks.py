@@ -1,0 +1,137 @@
+"""Arithmetic rules: pass, fail and not assessable, with exact messages."""
+from __future__ import annotations
+
+import pytest
+
+from site_gen.checks import FAIL, NA, PASS, check_archive, check_continuity, check_report, summarize
+from site_gen.content import read_source
+from site_gen.model import report_from_source
+from tests.helpers import SEED_SOURCE, build, soup
+
+SEED = SEED_SOURCE.read_text(encoding="utf-8")
+ZERO7 = "[0, 0, 0, 0, 0, 0, 0]"
+
+
+def make_report(tmp_path, name="r.md", year=2022, agency=None, **replace):
+    text = SEED.replace("year: 2022", f"year: {year}")
+    if agency:
+        text = text.replace("agency: 涼山鄉人民政府", f"agency: {agency}")
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return report_from_source(read_source(path, tmp_path), None)
+
+
+def by_rule(results, rule, scope=None):
+    return [r for r in results if r.rule == rule and (scope is None or r.scope == scope)]
+
+
+def test_seed_passes_every_rule(tmp_path):
+    results = check_report(make_report(tmp_path))
+    assert {r.status for r in results} == {PASS}
+    assert {rule: sum(c.values()) for rule, c in summarize(results).items()} == {
+        "R0": 3, "R3.1": 7, "R3.2": 25, "R3.3": 7, "R4.1": 3}
+
+
+def test_r41_fail_message(tmp_path):
+    report = make_report(tmp_path, **{
+        "admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
+        "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}"})
+    [result] = by_rule(check_report(report), "R4.1", "四、行政复议")
+    assert result.status == FAIL
+    assert result.message == "R4.1 四、行政复议: 总计 0 ≠ 结果维持 10 + 结果纠正 1 + 其他结果 0 + 尚未审结 0 = 11"
+    assert ("review_litigation", "admin_review", "total") in result.cells
+
+
+def test_r41_not_assessable_with_null(tmp_path):
+    report = make_report(tmp_path, **{
+        "litigation_direct: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
+        "litigation_direct: {upheld: 0, corrected: null, other: 0, pending: 0, total: 0}"})
+    [result] = by_rule(check_report(report), "R4.1", "四、行政诉讼 未经复议直接起诉")
+    assert result.status == NA
+    assert result.message == "R4.1 四、行政诉讼 未经复议直接起诉: 无法核验（空白单元格：结果纠正）"
+
+
+def test_r31_fail_and_na(tmp_path):
+    report = make_report(tmp_path, **{f"new_received: {ZERO7}": "new_received: [5, null, 0, 0, 0, 0, 5]"})
+    results = check_report(report)
+    [first] = by_rule(results, "R3.1", "三、自然人")
+    assert first.status == FAIL
+    assert first.message == ("R3.1 三、自然人: 一、本年新收政府信息公开申请数量 5 + 二、上年结转政府信息公开申请数量 0 = 5"
+                             " ≠ （七）总计 0 + 四、结转下年度继续办理 0 = 0")
+    [second] = by_rule(results, "R3.1", "三、商业企业")
+    assert second.status == NA
+    assert by_rule(results, "R3.1", "三、科研机构")[0].status == PASS
+
+
+def test_r32_row_total(tmp_path):
+    report = make_report(tmp_path, **{f"granted: {ZERO7}": "granted: [3, 1, 0, 0, 0, 0, 5]"})
+    [result] = by_rule(check_report(report), "R3.2", "三、（一）予以公开")
+    assert result.status == FAIL
+    assert result.message == ("R3.2 三、（一）予以公开: 总计 5 ≠ 自然人 3 + 商业企业 1 + 科研机构 0 + "
+                              "社会公益组织 0 + 法律服务机构 0 + 其他 0 = 4")
+
+
+def test_r33_results_total(tmp_path):
+    report = make_report(tmp_path, **{f"      duplicate: {ZERO7}": "      duplicate: [2, 0, 0, 0, 0, 0, 2]"})
+    results = check_report(report)
+    [result] = by_rule(results, "R3.3", "三、自然人")
+    assert result.status == FAIL
+    assert result.message.startswith("R3.3 三、自然人: （七）总计 0 ≠ （一）予以公开 0 + （二）部分公开 0 + ")
+    assert "（五）2.重复申请 2" in result.message and result.message.endswith("= 2")
+    assert by_rule(results, "R3.3", "三、科研机构")[0].status == PASS
+
+
+def test_r0_negative_and_decimal_counts(tmp_path):
+    report = make_report(tmp_path, **{"admin_penalty: 5": "admin_penalty: -1", "admin_fees: 0": "admin_fees: 0.5",
+                                      "admin_license: 0": "admin_license: 2.5"})
+    [result] = by_rule(check_report(report), "R0", "二、主动公开政府信息情况")
+    assert result.status == FAIL
+    assert result.message == "R0 二、主动公开政府信息情况: 不是非负整数：行政许可 本年处理决定数量 2.5；行政处罚 本年处理决定数量 -1"
+
+
+def test_r5_across_years(tmp_path):
+    last = make_report(tmp_path, "a.md", 2021, "甲县人民政府",
+                       **{f"carried_forward: {ZERO7}": "carried_forward: [2, 0, 0, 0, 0, 0, 2]"})
+    this = make_report(tmp_path, "b.md", 2022, "甲县人民政府",
+                       **{f"carried_over: {ZERO7}": "carried_over: [1, 0, null, 0, 0, 0, 2]"})
+    results = check_continuity(this, last)
+    assert [r.status for r in results] == [FAIL, PASS, NA, PASS, PASS, PASS, PASS]
+    assert results[0].message == "R5 三、自然人: 2022年 上年结转 1 ≠ 2021年 结转下年度继续办理 2"
+    archive = check_archive([last, this])
+    assert len(by_rule(archive[this.key], "R5")) == 7 and by_rule(archive[last.key], "R5") == []
+
+
+def test_checks_never_change_figures(tmp_path):
+    report = make_report(tmp_path, **{"admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
+                                      "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}"})
+    before = repr(report.tables)
+    check_report(report)
+    assert repr(report.tables) == before
+
+
+def test_failing_report_builds_with_flags(make_site):
+    bad = SEED.replace("admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}",
+                       "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}")
+    site = make_site({"content/2022/bad.md": bad}, with_seed=True)
+    result = build(site)
+    assert result.failing_checks == 1
+    page = soup(site / "output" / "2022" / "bad" / "index.html")
+    flagged = page.select("td.flag")
+    assert {td["data-key"] for td in flagged} == {
+        f"review_litigation.admin_review.{k}" for k in ("total", "upheld", "corrected", "other", "pending")}
+    total = page.find("td", attrs={"data-key": "review_litigation.admin_review.total"})
+    assert total.get_text(strip=True).startswith("0")  # shown as published, never fixed
+    note = page.find(id=total["aria-describedby"])
+    assert "R4.1" in note.get_text()
+    assert page.select_one('tr[data-rule="R4.1"] .status--fail') is not None
+    assert "R4.1 四、行政复议: 总计 0 ≠" in page.select_one("#checks").get_text()
+    year = soup(site / "output" / "2022" / "index.html")
+    assert [tr.th.get_text(strip=True) for tr in year.select("tr.has-failures")] == ["涼山鄉人民政府"]
+    archive = soup(site / "output" / "checks" / "index.html")
+    rows = archive.select("table.checks-archive tbody tr")
+    assert len(rows) == 1 and rows[0].find_all("td")[2].get_text() == "R4.1"
+    ok = soup(site / "output" / "2022" / "liangshan-xiang" / "index.html")
+    assert ok.select("td.flag") == []
