@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 import os
 import re
 import shutil
@@ -58,6 +59,8 @@ FACETS = ("year", "format", "kind", "level", "region", "failing")
 HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 WORD = "0-9a-z\u00b5\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
 TOKEN_RE = re.compile(f"([{HAN}]+)|([{WORD}]+)")
+NON_HAN_RE = re.compile(f"[^{HAN}]+")
+WORD_RE = re.compile(f"[{WORD}]+")
 _HAN_RANGES = ((0x3007, 0x3008), (0x3400, 0x4DC0), (0x4E00, 0xA000),
                (0xF900, 0xFB00), (0x20000, 0x31350))
 
@@ -141,9 +144,17 @@ def fold_map() -> dict[int, int]:
     return result
 
 
+@functools.cache
+def _fold_table() -> list[int]:
+    table = list(range(max(fold_map()) + 1))
+    for src, dst in fold_map().items():
+        table[src] = dst
+    return table
+
+
 def fold(text: str) -> str:
     """Fold script, width and case, one code point at a time."""
-    return text.translate(fold_map())
+    return text.translate(_fold_table())  # code points past the table stay
 
 
 def fold_map_js() -> str:
@@ -156,14 +167,11 @@ def fold_map_js() -> str:
 
 def terms(folded: str) -> set[str]:
     """Index terms of folded text: Han chars and bigrams, Latin/number words."""
-    out: set[str] = set()
-    for match in TOKEN_RE.finditer(folded):
-        han = match.group(1)
-        if han:
-            out.update(han)
-            out.update(han[i:i + 2] for i in range(len(han) - 1))
-        else:
-            out.add(match.group(2))
+    han = NON_HAN_RE.sub("\0", folded)
+    out = set(map(operator.add, han, han[1:]))
+    out.update(han)
+    out = {t for t in out if "\0" not in t}
+    out.update(WORD_RE.findall(folded))
     return out
 
 
@@ -511,8 +519,12 @@ class _Writer:
                     path.unlink()
 
 
-def _scan(entries: Iterable[SearchEntry], store: _SourceStore) -> tuple[list[dict], dict]:
-    """Stream entries into the source store; return metadata and old versions."""
+def _scan(entries: Iterable[SearchEntry], store: _SourceStore,
+          hashes: dict[str, str]) -> tuple[list[dict], dict]:
+    """Stream entries into the source store; return metadata and old versions.
+
+    Only entries whose hash differs from the last build are read back or written.
+    """
     metas, changed = [], {}
     seen: set[str] = set()
     for entry in entries:
@@ -520,8 +532,8 @@ def _scan(entries: Iterable[SearchEntry], store: _SourceStore) -> tuple[list[dic
             raise ValueError(f"duplicate search entry id `{entry.id}`")
         seen.add(entry.id)
         digest = _entry_hash(entry)
-        old = store.load(entry.id)
-        if old is None or old[0] != digest:
+        if hashes.get(entry.id) != digest:
+            old = store.load(entry.id)
             changed[entry.id] = old[1] if old else None
             store.save(entry, digest)
         metas.append({**_meta(entry), "hash": digest})
@@ -534,10 +546,13 @@ def _order_signature(metas: Sequence[dict]) -> str:
     return hashlib.sha1(keys.encode("utf-8")).hexdigest()
 
 
-def _full_postings(metas: Sequence[dict], store: _SourceStore) -> dict[str, array]:
+def _index_docs(metas: Sequence[dict], store: _SourceStore,
+                writer: _Writer) -> dict[str, array]:
+    """Write every document file and collect the postings of every term."""
     postings: dict[str, array] = {}
     for ordinal, meta in enumerate(metas):
         entry = store.load(meta["id"])[1]
+        writer.put(doc_key(ordinal) + ".js", js_file(doc_key(ordinal), _doc_payload(entry)))
         for term in doc_terms(entry):
             plist = postings.get(term)
             if plist is None:
@@ -591,10 +606,17 @@ def _count_terms(mirror: Path) -> int:
     return sum(len(read_js(p)) for p in (mirror / "p").glob("*.js") if "-" not in p.name)
 
 
-def _write_docs(metas: Sequence[dict], store: _SourceStore, writer: _Writer) -> None:
+def _update_docs(metas: Sequence[dict], store: _SourceStore, writer: _Writer,
+                 changed: dict) -> None:
+    """Rewrite changed document files; unchanged ones only if missing."""
     for n, meta in enumerate(metas):
+        rel = doc_key(n) + ".js"
+        if meta["id"] not in changed and (writer.out_dir / rel).is_file():
+            writer.keep.add(rel)
+            writer.bytes += (writer.out_dir / rel).stat().st_size
+            continue
         entry = store.load(meta["id"])[1]
-        writer.put(doc_key(n) + ".js", js_file(doc_key(n), _doc_payload(entry)))
+        writer.put(rel, js_file(doc_key(n), _doc_payload(entry)))
 
 
 def _write_globals(metas: Sequence[dict], shards: int, writer: _Writer) -> None:
@@ -625,7 +647,8 @@ def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> Search
     store, mirror = _SourceStore(cache / "docs"), cache / "index"
     state_path = cache / "state.json"
     state = _load_state(state_path)
-    metas, changed = _scan(entries, store)
+    hashes = state.get("hashes", {}) if state.get("version") == FORMAT_VERSION else {}
+    metas, changed = _scan(entries, store, hashes)
     shards = shard_count(len(metas))
     signature = _order_signature(metas)
     writer = _Writer(out_dir, mirror)
@@ -634,15 +657,17 @@ def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> Search
                    and state.get("shards") == shards and (mirror / "p").is_dir())
     if incremental:
         _patch_shards(metas, changed, store, shards, writer, mirror)
-        n_terms = _count_terms(mirror)
+        _update_docs(metas, store, writer, changed)
+        n_terms = state["terms"]
     else:
         shutil.rmtree(mirror / "p", ignore_errors=True)
-        n_terms = _write_all_shards(_full_postings(metas, store), shards, writer)
-    _write_docs(metas, store, writer)
+        n_terms = _write_all_shards(_index_docs(metas, store, writer), shards, writer)
     _write_globals(metas, shards, writer)
     writer.prune(out_dir, ("p", "d"))
     _prune_store(store, {m["id"] for m in metas})
-    state = {"version": FORMAT_VERSION, "signature": signature, "shards": shards}
+    n_terms = _count_terms(mirror) if incremental and changed else n_terms
+    state = {"version": FORMAT_VERSION, "signature": signature, "shards": shards,
+             "terms": n_terms, "hashes": {m["id"]: m["hash"] for m in metas}}
     write_if_changed(state_path, json.dumps(state, sort_keys=True).encode())
     return SearchStats(docs=len(metas), terms=n_terms, shards=shards,
                        bytes=writer.bytes, files_written=writer.written,

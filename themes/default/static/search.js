@@ -432,6 +432,7 @@
 
   function search(state) {
     var token = ++run;
+    app.setAttribute("data-state", "loading");
     statusEl.textContent = t("search.loading");
     var ready = [loadIndex()];
     if (state.q) ready.push(loadFold());
@@ -521,6 +522,7 @@
       docs.forEach(function (doc, i) { if (!verify(doc, cur.words)) cur.rejected.add(cur.list[i]); });
       cur.list = cur.list.filter(function (n) { return !cur.rejected.has(n); });
       if (cur.base) cur.base = cur.base.filter(function (n) { return !cur.rejected.has(n); });
+      cur.rejected = new Set();
       cur.needsCheck = false;
     });
   }
