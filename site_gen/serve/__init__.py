@@ -35,12 +35,12 @@ class Builder:
     """Runs builds into `workdir/site` with the cache in `workdir/cache`."""
 
     def __init__(self, site: Path, workdir: Path, state: LiveState, *,
-                 out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+                 out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.site = site
         self.output = workdir / "site"
         self.cache = workdir / "cache"
         self.state = state
-        self.out, self.err = out, err
+        self._out, self._err = out, err
 
     def build(self) -> BuildResult | None:
         """One build; updates the live state. None when it failed."""
@@ -61,13 +61,14 @@ class Builder:
     def _failed(self, errors: list[str]) -> None:
         text = "\n".join(errors)
         self.state.failed(text)
-        print(text, file=self.err, flush=True)
+        err = self._err or sys.stderr
+        print(text, file=err, flush=True)
         print(f"build failed ({len(errors)} error{'s' if len(errors) != 1 else ''}); "
-              "still serving the last good pages", file=self.err, flush=True)
+              "still serving the last good pages", file=err, flush=True)
         return None
 
     def _say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        print(line, file=self._out or sys.stdout, flush=True)
 
 
 def _summary(result: BuildResult, seconds: float) -> str:

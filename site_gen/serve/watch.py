@@ -162,8 +162,8 @@ class Watcher(FileSystemEventHandler):
         self._watches: dict[tuple[str, bool], tuple[ObservedWatch, tuple[int, int]]] = {}
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in _QUIET_EVENTS:
-            return
+        if event.event_type in _QUIET_EVENTS or (event.is_directory and event.event_type == "modified"):
+            return  # a folder's own "modified" repeats what its entries' events say
         paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
         self.debouncer.add(classify(paths, self.layout))
 
