@@ -1,0 +1,69 @@
+"""The dev server end to end in Chromium: edit, break, fix, and watch the open page follow."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SEED
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 5000
+PAGE = "2022/liangshan-xiang/"
+
+
+@pytest.fixture
+def served(make_site):
+    site = make_site({"site.yaml": "title: 测试档案\n"}, with_seed=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "site_gen", "serve", str(site), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        url = None
+        deadline = time.monotonic() + 20
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if m := re.search(r"serving (http://\S+)", line):
+                url = m.group(1)
+        assert url, "site-gen serve printed no URL"
+        yield site, url
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_edit_break_fix_in_an_open_page(served, page) -> None:
+    site, url = served
+    source = site / "content/2022" / SEED.name
+    page.goto(url + PAGE)
+    main = page.locator("main")
+    assert "總體情況" in main.inner_text()
+    page.wait_for_function("() => !!document.querySelector('script[src=\"/__site-gen__/reload.js\"]')")
+
+    # Edit a word of prose: the open page reloads by itself.
+    edited = source.read_text(encoding="utf-8").replace("總體情況", "總體概況", 1)
+    source.write_text(edited, encoding="utf-8")
+    page.locator("main", has_text="總體概況").wait_for(timeout=WAIT_MS)
+
+    # Break the YAML: the overlay shows the located message; the last good page stays.
+    source.write_text(edited.replace("year: 2022\n", "year: [2022\n", 1), encoding="utf-8")
+    overlay = page.locator("#site-gen-overlay")
+    overlay.wait_for(state="visible", timeout=WAIT_MS)
+    text = overlay.locator("pre").inner_text()
+    assert re.match(r"content/2022/liangshan-xiang\.md:\d+:\d+: invalid YAML", text), text
+    assert "站点构建失败" in overlay.inner_text()
+    assert "總體概況" in main.inner_text()
+
+    # Fix it: the overlay goes.
+    source.write_text(edited.replace("總體概況", "總體狀況", 1), encoding="utf-8")
+    page.locator("main", has_text="總體狀況").wait_for(timeout=WAIT_MS)
+    overlay.wait_for(state="detached", timeout=WAIT_MS)
