@@ -170,3 +170,22 @@ def test_query_downloads_little(page, server):
     assert "facets" in loaded and "fold" in loaded
     assert not any(k.startswith("d/") for k in loaded if k not in
                    {f"d/0/{n}" for n in range(7)})
+
+
+def test_sort_by_publication_date(page, server):
+    page.goto(server + "search/?sort=date")
+    wait_done(page)
+    hrefs = page.eval_on_selector_all(".search-result h3 a", "els => els.map(a => a.getAttribute('href'))")
+    assert [h[3:] for h in hrefs] == [XISHAN, FINANCE, HEXI22, LIANGSHAN, HEXI21, DONGPO, PROVINCE]
+
+
+def test_relevance_puts_title_matches_first(page, server):
+    page.goto(server + "search/?q=" + quote("河西"))
+    wait_done(page)
+    assert found(page) == {HEXI22, HEXI21}
+
+
+def test_client_never_parses_data_as_html():
+    source = (Path(__file__).parent.parent / "themes/default/static/search.js").read_text(encoding="utf-8")
+    assert "innerHTML" not in source and "insertAdjacentHTML" not in source
+    assert "fetch(" not in source and "XMLHttpRequest" not in source
