@@ -12,6 +12,7 @@ the digests and the parsed metadata of every source live in a cache folder
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -36,6 +37,9 @@ from .render import Renderer, json_bytes, theme_digest, theme_dirs, theme_files
 log = logging.getLogger("site_gen")
 
 STATE_FILE = "state.pickle"
+# Modules that add output files: each has `plan(archive) -> Iterable[PlannedFile]`
+# and `make(kind, args, archive, render, renderer) -> bytes` (see PlannedFile).
+EXTRA_PAGE_MODULES: tuple[str, ...] = ()
 STATE_VERSION = 1
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"
@@ -73,6 +77,18 @@ class BuildResult:
     @property
     def changed(self) -> bool:
         return bool(self.written or self.removed)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """An output file a page module adds: `inputs` is JSON-able material whose
+    digest decides whether the file must be made again; `kind` and `args`
+    (picklable) are handed back to the module's `make`."""
+
+    path: str
+    kind: str
+    args: tuple = ()
+    inputs: Any = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +320,11 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
         jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
     all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
     site_digest = _digest(env, nav_digest, all_digests)
+    for module_name in EXTRA_PAGE_MODULES:
+        module = importlib.import_module(module_name)
+        for planned in module.plan(archive):
+            jobs.append(Job(planned.path, _digest(env, nav_digest, planned.inputs), "extra",
+                            (module_name, planned.kind, planned.args)))
     if config.search:
         jobs.append(Job("search/index.html", _digest(env, nav_digest), "search_page"))
     for path, kind in (("index.html", "home"), ("checks/index.html", "checks"),
@@ -391,6 +412,15 @@ class PageMaker:
         return self._render("checks.html", job, rows=rows, canonical="checks/",
                             breadcrumbs=[(self.renderer.t("site.home"), ""),
                                          (self.renderer.t("checks.archive_title"), "checks/")]), None
+
+    def _extra(self, job: Job):
+        module_name, kind, args = job.args
+        module = importlib.import_module(module_name)
+
+        def render(template: str, **context: Any) -> bytes:
+            return self._render(template, job, **context)
+
+        return module.make(kind, args, self.archive, render, self.renderer), None
 
     def _search_page(self, job: Job):
         return self._render("search.html", job, portable=self.archive.config.portable_links, canonical="search/",
