@@ -292,3 +292,23 @@ def test_memory_sanity(tmp_path):
     tracemalloc.stop()
     print(f"peak traced memory {peak:.0f} MiB for 1,000 docs of ~5 KB")
     assert peak < 150
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_message_catalogs_cover_template_and_client():
+    import re as regex
+
+    import yaml
+
+    catalogs = {lang: yaml.safe_load((REPO / "site_gen/messages" / lang / "search.yaml")
+                                     .read_text(encoding="utf-8"))
+                for lang in ("zh-Hans", "zh-Hant", "en")}
+    keys = set(catalogs["zh-Hans"])
+    assert all(set(c) == keys for c in catalogs.values())
+    used = set()
+    for rel in ("themes/default/templates/search.html", "themes/default/static/search.js"):
+        used |= set(regex.findall(r'"(search\.[a-z.]+)"', (REPO / rel).read_text(encoding="utf-8")))
+    dynamic = {k for k in used if k.endswith(".")}
+    assert used - dynamic <= keys, (used - dynamic) - keys
