@@ -39,7 +39,7 @@ log = logging.getLogger("site_gen")
 STATE_FILE = "state.pickle"
 # Modules that add output files: each has `plan(archive) -> Iterable[PlannedFile]`
 # and `make(kind, args, archive, render, renderer) -> bytes` (see PlannedFile).
-EXTRA_PAGE_MODULES: tuple[str, ...] = ()
+EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
 STATE_VERSION = 1
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"

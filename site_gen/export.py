@@ -1,0 +1,180 @@
+"""Open data: the archive's figures as JSON and CSV files (see docs/data.md).
+
+- ``data/reports.json`` — every report: metadata, tables as stored, check results
+  (one report per line inside a JSON array, so line tools can stream it);
+- ``data/<table>.csv`` — one row per report, one column per stored figure,
+  named ``<table>.<row keys>.<column key>`` (``requests.granted.total``);
+  the columns are fixed by the formats, not by the data;
+- ``tables/<table>/<year>/data.csv`` and ``data.json`` — the key figures and
+  rates of a table page, the twins of the HTML page.
+
+CSV files are UTF-8 with a BOM (so spreadsheet programs read the Chinese) and
+CRLF line ends; a null figure is an empty field, never 0; every figure is
+written exactly as stored.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from typing import Any, Iterable, Iterator
+
+from .figures import FIGURES, RATES, TABLES, report_figures
+from .formats import all_formats
+from .grid import format_number
+from .model import Report
+
+BOM = "\ufeff"
+META_COLUMNS = ("agency", "year", "slug", "url", "title", "published", "level", "kind", "region",
+                "format", "lang")
+FORMAT_ORDER = ("cn-gov-2021", "cn-gov-2019")
+
+
+@lru_cache(maxsize=None)
+def flat_columns(table: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """(column name, path inside the table) of every stored figure of `table`,
+    across all formats: the newest format's columns first, then those only an
+    older format has."""
+    formats = all_formats()
+    order = [f for f in FORMAT_ORDER if f in formats] + sorted(set(formats) - set(FORMAT_ORDER))
+    seen: dict[str, tuple[Any, ...]] = {}
+    for format_id in order:
+        spec = formats[format_id].tables.get(table)
+        if spec is None:
+            continue
+        for slot in spec.slots():
+            if slot.shape == "vector":
+                cells = [(".".join([table, *slot.path, c.key]), (*slot.path, i)) for i, c in enumerate(slot.columns)]
+            elif slot.shape == "record":
+                cells = [(".".join([table, *slot.path, c.key]), (*slot.path, c.key)) for c in slot.columns]
+            else:
+                cells = [(".".join([table, *slot.path]), slot.path)]
+            for name, path in cells:
+                seen.setdefault(name, path)
+    return tuple(seen.items())
+
+
+def _stored(table: Any, path: tuple[Any, ...]) -> str:
+    node = table
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return ""
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        return ""
+    return format_number(node)
+
+
+def _meta(report: Report) -> list[str]:
+    return [report.agency, str(report.year), report.slug, report.url, report.title,
+            report.published.isoformat() if report.published else "", report.level or "", report.kind or "",
+            report.region or "", report.format or "", report.lang]
+
+
+def _csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]:
+    """The header and one row per report of `data/<table>.csv`."""
+    cols = flat_columns(table)
+    yield [*META_COLUMNS, f"{table}.present", *(name for name, _ in cols)]
+    for report in reports:
+        data = report.tables.get(table)
+        yield [*_meta(report), "true" if data is not None else "false",
+               *(_stored(data, path) if data is not None else "" for _, path in cols)]
+
+
+def encode_csv(rows: Iterable[list[str]]) -> bytes:
+    return (BOM + "".join(_csv_lines(rows))).encode("utf-8")
+
+
+def reports_json(archive: Any) -> bytes:
+    """All reports as a JSON array, one report per line."""
+    from .build import report_json
+    parts = [json.dumps(report_json(r, archive.checks.get(r.key, [])), ensure_ascii=False, sort_keys=True)
+             for r in sorted(archive.reports, key=lambda r: r.key)]
+    return ("[\n" + ",\n".join(parts) + "\n]\n").encode("utf-8")
+
+
+# --- the twins of the table pages --------------------------------------------------
+
+def year_columns(table: str) -> list[str]:
+    return [*META_COLUMNS, *(f.id for f in FIGURES[table]), *(r.id for r in RATES[table])]
+
+
+def year_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]:
+    yield year_columns(table)
+    for report in reports:
+        item = report_figures(report, table)
+        yield [*_meta(report), *(v.text for v in item.values.values()),
+               *(format(round(r.value, 6), "f") if r.value is not None else "" for r in item.rates.values())]
+
+
+def year_json(reports: list[Report], table: str, year: int, t: Any) -> bytes:
+    figures = [{"id": f.id, "label": t(f"tables.fig.{f.id}"), "derived": f.derived,
+                "stored_at": {fmt: ".".join(str(p) for p in path) for fmt, path in sorted(f.paths.items())}}
+               for f in FIGURES[table]]
+    rates = [{"id": r.id, "label": t(f"tables.rate.{r.id}"), "definition": t(f"tables.def.{r.id}")}
+             for r in RATES[table]]
+    rows = []
+    for report in reports:
+        item = report_figures(report, table)
+        meta = dict(zip(META_COLUMNS, _meta(report)))
+        meta["year"] = report.year
+        meta["published"] = meta["published"] or None
+        for key in ("level", "kind", "region", "format"):
+            meta[key] = meta[key] or None
+        rows.append({**meta,
+                     "figures": {k: v.value for k, v in item.values.items()},
+                     "missing": {k: v.missing for k, v in item.values.items() if v.missing},
+                     "rates": {k: r.as_json() for k, r in item.rates.items()}})
+    doc = {"table": table, "year": year, "figures": figures, "rates": rates, "rows": rows}
+    return (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+# --- planning and making -------------------------------------------------------------
+
+def plan(archive: Any) -> Iterable[Any]:
+    from .build import PlannedFile
+    from .tables import index
+    everything = [(r.digest, [c.as_dict() for c in archive.checks.get(r.key, [])])
+                  for r in sorted(archive.reports, key=lambda r: r.key)]
+    yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything])
+    digests = [r.digest for r in sorted(archive.reports, key=lambda r: r.key)]
+    for table in TABLES:
+        yield PlannedFile(f"data/{table}.csv", "table_csv", (table,), ["table_csv", table, digests])
+    for year, reports in index(archive).by_year.items():
+        light = [r.digest for r in reports]
+        for table in TABLES:
+            yield PlannedFile(f"tables/{table}/{year}/data.csv", "year_csv", (table, year),
+                              ["year_csv", table, year, light])
+            yield PlannedFile(f"tables/{table}/{year}/data.json", "year_json", (table, year),
+                              ["year_json", table, year, light])
+
+
+def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> bytes:
+    from .tables import index
+    if kind == "reports_json":
+        return reports_json(archive)
+    if kind == "table_csv":
+        (table,) = args
+        reports = sorted(archive.reports, key=lambda r: (r.agency, r.year, r.slug))
+        return encode_csv(table_csv_rows(reports, table))
+    table, year = args
+    reports = index(archive).by_year[year]
+    if kind == "year_csv":
+        return encode_csv(year_csv_rows(reports, table))
+    if kind == "year_json":
+        return year_json(reports, table, year, renderer.t)
+    raise ValueError(f"unknown data kind {kind!r}")
