@@ -228,6 +228,13 @@ class Archive:
         return result
 
 
+def _checks_digest(results: list[CheckResult]) -> str:
+    """What of a report's check results can change its pages: every non-passing
+    result in full, the passing ones by rule and scope."""
+    parts = [f"{r.rule}|{r.status}|{r.scope}" + (f"|{r.message}" if r.status != PASS else "") for r in results]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
 def _report_summary(report: Report | None) -> dict | None:
     return None if report is None else {"url": report.url, "year": report.year, "title": report.title}
 
@@ -307,8 +314,7 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
     for report in archive.reports:
         results = archive.checks.get(report.key, [])
         prev, nxt = neighbours[report.key]
-        context = (report.digest, _report_summary(prev), _report_summary(nxt),
-                   [r.as_dict() for r in results])
+        context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results))
         jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report",
                         (report.source_path, prev, nxt, results)))
         jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",

@@ -33,16 +33,39 @@ Path = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One rule applied to one scope of one report.
+
+    The message is built on demand from the equation's terms: most results
+    pass, and formatting every passing equation would dominate check time.
+    """
+
     rule: str
     status: str
     scope: str
-    message: str
     cells: tuple[Path, ...]
     anchor: Path
+    left: tuple[tuple[str, Any], ...] = ()
+    right: tuple[tuple[str, Any], ...] = ()
+    note: str = ""
+
+    @property
+    def message(self) -> str:
+        if self.note:
+            return f"{self.rule} {self.scope}: {self.note}"
+        left_text, left_total = _side(self.left)
+        right_text, right_total = _side(self.right)
+        sign = "=" if self.status == PASS else "≠"
+        return f"{self.rule} {self.scope}: {left_text} {sign} {right_text}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "status": self.status, "scope": self.scope,
                 "message": self.message, "cells": [list(c) for c in self.cells]}
+
+
+def _side(terms: tuple[tuple[str, Any], ...]) -> tuple[str, Any]:
+    total = _sum([value for _, value in terms])
+    text = " + ".join(f"{label} {_num(value)}" for label, value in terms)
+    return (text if len(terms) == 1 else f"{text} = {_num(total)}"), total
 
 
 def _value(tables: dict, path: Path) -> Any:
@@ -77,25 +100,18 @@ def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[t
               tables: dict) -> CheckResult:
     """Compare sum(left) with sum(right); null anywhere makes it not assessable."""
     cells = tuple(p for _, p in left + right)
-    values = {p: _value(tables, p) for p in cells}
-    nulls = [label for label, p in left + right if values[p] is None]
-    if nulls:
-        return CheckResult(rule, NA, scope, f"{rule} {scope}: 无法核验（空白单元格：{'、'.join(nulls)}）",
-                           cells, left[0][1])
-    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values.values()):
-        return CheckResult(rule, NA, scope, f"{rule} {scope}: 无法核验（非数值）", cells, left[0][1])
-
-    def side(terms):
-        total = _sum([values[p] for _, p in terms])
-        text = " + ".join(f"{label} {_num(values[p])}" for label, p in terms)
-        return (text if len(terms) == 1 else f"{text} = {_num(total)}"), total
-
-    left_text, left_total = side(left)
-    right_text, right_total = side(right)
-    ok = left_total == right_total
-    sign = "=" if ok else "≠"
-    message = f"{rule} {scope}: {left_text} {sign} {right_text}"
-    return CheckResult(rule, PASS if ok else FAIL, scope, message, cells, left[0][1])
+    lvals = [_value(tables, p) for _, p in left]
+    rvals = [_value(tables, p) for _, p in right]
+    values = lvals + rvals
+    if any(v is None for v in values):
+        nulls = [label for (label, _), v in zip(left + right, values) if v is None]
+        return CheckResult(rule, NA, scope, cells, left[0][1], note=f"无法核验（空白单元格：{'、'.join(nulls)}）")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        return CheckResult(rule, NA, scope, cells, left[0][1], note="无法核验（非数值）")
+    ok = _sum(lvals) == _sum(rvals)
+    return CheckResult(rule, PASS if ok else FAIL, scope, cells, left[0][1],
+                       tuple((label, v) for (label, _), v in zip(left, lvals)),
+                       tuple((label, v) for (label, _), v in zip(right, rvals)))
 
 
 def _r0(report: Report, fmt: Format) -> list[CheckResult]:
@@ -125,11 +141,10 @@ def _r0(report: Report, fmt: Format) -> list[CheckResult]:
                     bad.append((f"{short_label(slot.labels[-1])} {short_label(column.label)} {_num(value)}", path))
         scope = f"{_TABLE_SECTION[key]}、{spec.title.split('、', 1)[-1]}"
         if bad:
-            results.append(CheckResult("R0", FAIL, scope,
-                                       f"R0 {scope}: 不是非负整数：" + "；".join(t for t, _ in bad),
-                                       tuple(p for _, p in bad), bad[0][1]))
+            results.append(CheckResult("R0", FAIL, scope, tuple(p for _, p in bad), bad[0][1],
+                                       note="不是非负整数：" + "；".join(t for t, _ in bad)))
         else:
-            results.append(CheckResult("R0", PASS, scope, f"R0 {scope}: 全部数值有效", tuple(cells), (key,)))
+            results.append(CheckResult("R0", PASS, scope, tuple(cells), (key,), note="全部数值有效"))
     return results
 
 
@@ -219,14 +234,15 @@ def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
         last = _value(previous.tables, ("requests", "carried_forward", index))
         scope = f"三、{column.label}"
         path = ("requests", "carried_over", index)
-        prefix = f"R5 {scope}: {current.year}年 上年结转 {_num(this) if this is not None else '空白'}"
-        other = f"{previous.year}年 结转下年度继续办理 {_num(last) if last is not None else '空白'}"
+        this_text = f"{current.year}年 上年结转 {_num(this) if this is not None else '空白'}"
+        last_text = f"{previous.year}年 结转下年度继续办理 {_num(last) if last is not None else '空白'}"
         if this is None or last is None:
-            results.append(CheckResult("R5", NA, scope, f"{prefix} / {other}（无法核验）", (path,), path))
+            status, sign = NA, "/"
         else:
-            ok = this == last
-            results.append(CheckResult("R5", PASS if ok else FAIL, scope,
-                                       f"{prefix} {'=' if ok else '≠'} {other}", (path,), path))
+            status, sign = (PASS, "=") if this == last else (FAIL, "≠")
+        suffix = "（无法核验）" if status == NA else ""
+        results.append(CheckResult("R5", status, scope, (path,), path,
+                                   note=f"{this_text} {sign} {last_text}{suffix}"))
     return results
 
 

@@ -174,8 +174,8 @@ def to_json_script(value: Any) -> Markup:
 
 
 def json_bytes(value: Any) -> bytes:
-    """Deterministic, readable JSON for data files."""
-    return (json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    """Deterministic compact JSON for data files (the C encoder: no indent)."""
+    return (json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def iter_sorted(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
