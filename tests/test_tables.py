@@ -312,3 +312,33 @@ def test_editing_a_report_remakes_only_its_year_and_agency(tmp_path):
     assert "tables/requests/2021/index.html" in written and "agencies/city-finance/index.html" in written
     assert "tables/requests/2022/index.html" not in written and "agencies/hexi-county/index.html" not in written
     assert "coverage/2021/index.html" in written and "coverage/2022/index.html" not in written
+
+
+def test_message_catalogs_cover_every_key_used():
+    import re
+
+    import yaml
+
+    repo = Path(__file__).resolve().parent.parent
+    used = set()
+    for name in ("table.html", "agency.html", "agencies.html", "tables_index.html", "coverage.html",
+                 "_tables_macros.html"):
+        used |= set(re.findall(r"t\('((?:tables|coverage)\.[a-z_.]+)'", (repo / "themes/default/templates" / name)
+                               .read_text(encoding="utf-8")))
+    for module in ("tables.py", "coverage.py", "export.py"):
+        used |= {k for k in re.findall(r"t\(f?\"((?:tables|coverage)\.[a-z_.]+)\"", (repo / "site_gen" / module)
+                                       .read_text(encoding="utf-8"))}
+    used = {k for k in used if not k.endswith(".")}  # prefixes of the dynamic keys below
+    dynamic = {f"tables.fig.{f.id}" for fs in FIGURES.values() for f in fs}
+    dynamic |= {f"tables.rate.{r.id}" for rs in tables.RATES.values() for r in rs}
+    dynamic |= {f"tables.def.{r.id}" for rs in tables.RATES.values() for r in rs}
+    dynamic |= {f"tables.def.{c['id']}" for table in tables.TABLES for c in tables.columns(table, lambda k: k)
+                if c["definition"]}
+    dynamic |= {f"tables.missing.{m}" for m in ("blank", "absent", "format", "zero", "negative")}
+    dynamic |= {f"tables.table.{k}" for k in tables.TABLES}
+    dynamic |= {f"coverage.status.{s}" for s in ("on_time", "late", "no_deadline", "unknown_kind", "no_date")}
+    for lang in ("zh-Hans", "zh-Hant", "en"):
+        catalog = yaml.safe_load((repo / "site_gen/messages" / lang / "tables.yaml").read_text(encoding="utf-8"))
+        assert not (used | dynamic) - set(catalog), lang
+        assert set(catalog) == set(yaml.safe_load((repo / "site_gen/messages/zh-Hans/tables.yaml")
+                                                  .read_text(encoding="utf-8")))
