@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--open", action="store_true", help="open the home page in a web browser")
     serve.add_argument("--poll", action="store_true",
                        help="poll for changes (network drives, containers where file events do not arrive)")
+    new = sub.add_parser("new", help="create a new archive with an example report, ready to build",
+                         description="Create a new archive in DIR (a missing or empty folder): a commented site.yaml, "
+                                     "an example report, an about page and a theme folder for your overrides. "
+                                     "Never overwrites a file.")
+    new.add_argument("dir", type=Path, metavar="DIR", help="the folder to create")
     return parser
 
 
@@ -130,7 +135,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.site, host=args.host, port=args.port, open_browser=args.open, poll=args.poll)
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "import": cmd_import, "serve": cmd_serve}
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import create_site, next_steps
+    create_site(args.dir)
+    print(next_steps(args.dir))
+    return EXIT_OK
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check, "import": cmd_import, "serve": cmd_serve, "new": cmd_new}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
