@@ -27,10 +27,10 @@ from typing import Any, Callable, Iterable
 from . import __version__
 from .checks import FAIL, NA, PASS, RULES, CheckResult, check_archive, failures, located_failures, summarize
 from .config import Config, load_config
-from .content import MarkdownRenderer, discover_sources, read_source
+from .content import MarkdownRenderer, discover_sources, read_body, read_source
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
-from .model import Page, Report, page_from_source, report_from_source
+from .model import Page, Report, page_from_source, report_from_source, with_body
 from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
 from .render import Renderer, json_bytes, theme_digest, theme_dirs, theme_files
 
@@ -315,8 +315,7 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
         results = archive.checks.get(report.key, [])
         prev, nxt = neighbours[report.key]
         context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results))
-        jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report",
-                        (report.source_path, prev, nxt, results)))
+        jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report", (report.key,)))
         jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
@@ -350,6 +349,7 @@ class PageMaker:
         self.renderer = renderer
         self.md = MarkdownRenderer(archive.config.trusted_html)
         self._by_key = {r.key: r for r in archive.reports}
+        self._neighbours = archive.neighbours()
 
     def make(self, job: Job) -> tuple[bytes, Any]:
         """Return the file's bytes and anything the caller collects (search entry)."""
@@ -359,10 +359,12 @@ class PageMaker:
         return self.renderer.render(template, job.path, **context).data
 
     def _report(self, job: Job):
-        source_path, prev, nxt, results = job.args
+        light = self._by_key[job.args[0]]
+        prev, nxt = self._neighbours[light.key]
+        results = self.archive.checks.get(light.key, [])
         config = self.archive.config
-        src = read_source(config.root / source_path, config.root)
-        report = report_from_source(src, self.md)
+        body, body_line = read_body(config.root / light.source_path, light.source_path, light.digest)
+        report = with_body(light, body, body_line, self.md)
         fmt = report.format_spec()
         flags: dict[tuple, list[str]] = {}
         for result in failures(results):
@@ -714,9 +716,8 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
     have = {e.id for e in entries}
     for report in archive.reports:
         if report.url not in have:
-            src = read_source(config.root / report.source_path, config.root)
-            full_report = report_from_source(src, maker.md)
-            entries.append(search_entry(full_report, archive))
+            body, body_line = read_body(config.root / report.source_path, report.source_path, report.digest)
+            entries.append(search_entry(with_body(report, body, body_line, maker.md), archive))
     entries.sort(key=lambda e: e.id)
     scratch = Path(tempfile.mkdtemp(prefix=".search-", dir=files_root.parent))
     try:

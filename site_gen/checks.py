@@ -58,8 +58,11 @@ class CheckResult:
         return f"{self.rule} {self.scope}: {left_text} {sign} {right_text}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "status": self.status, "scope": self.scope,
-                "message": self.message, "cells": [list(c) for c in self.cells]}
+        """The result for data exports; the cells only where it did not pass."""
+        data = {"rule": self.rule, "status": self.status, "scope": self.scope, "message": self.message}
+        if self.status != PASS:
+            data["cells"] = [list(c) for c in self.cells]
+        return data
 
 
 def _side(terms: tuple[tuple[str, Any], ...]) -> tuple[str, Any]:

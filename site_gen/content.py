@@ -126,6 +126,22 @@ def read_source(path: Path, root: Path) -> SourceFile:
     return SourceFile(path, rel, hashlib.sha256(data).hexdigest(), meta_text, meta, body, body_line)
 
 
+def read_body(path: Path, rel: str, digest: str) -> tuple[str, int]:
+    """The Markdown body of a source already parsed (and its first line).
+
+    Raises if the file changed since it was parsed, so a page is never made
+    from two different versions of one source.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SiteGenError(f"cannot read file: {exc.strerror}", rel) from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise SiteGenError("file changed during the build", rel, None, None, "run the build again")
+    _, body, body_line = split_frontmatter(decode_source(data, rel), rel)
+    return body, body_line
+
+
 # --- Markdown -------------------------------------------------------------
 
 _ALLOWED_TAGS = {

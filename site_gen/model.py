@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from .content import MarkdownRenderer, SourceFile, html_to_text, split_sections
@@ -370,7 +370,8 @@ def section_number(title: str) -> int | None:
     return _NUMERALS.index(match.group(1)) + 1 if match else None
 
 
-def build_sections(src: SourceFile, fmt: Format | None, tables: dict, md: MarkdownRenderer) -> list[ReportSection]:
+def build_sections(body: str, body_line: int, fmt: Format | None, tables: dict,
+                   md: MarkdownRenderer) -> list[ReportSection]:
     """The report's sections in order, each table under its own heading.
 
     A table whose section heading the body lacks gets the format's standard
@@ -380,7 +381,7 @@ def build_sections(src: SourceFile, fmt: Format | None, tables: dict, md: Markdo
     sections: list[ReportSection] = []
     seen: set[int] = set()
     used: set[int | None] = set()
-    for part in split_sections(src.body, src.body_line):
+    for part in split_sections(body, body_line):
         number = section_number(part.title) if part.title else None
         table = table_of.get(number) if number not in seen else None
         if number:
@@ -448,11 +449,19 @@ def report_from_source(src: SourceFile, md: MarkdownRenderer | None) -> Report:
     problems.errors.raise_if_any()
     assert agency and year and slug
     title = title or f"{agency}{year}年政府信息公开工作年度报告"
-    sections = build_sections(src, fmt, tables, md) if md else []
-    text = "\n".join([title, agency] + [s.title + "\n" + html_to_text(s.html) for s in sections]
-                      + [table_labels_text(fmt, tables)]) if md else ""
-    return Report(src.rel, src.digest, slug, year, agency, title, published, level, kind, region,
-                  fmt.id if fmt else None, lang, source, tags, tables, sections, text, src.meta_text)
+    light = Report(src.rel, src.digest, slug, year, agency, title, published, level, kind, region,
+                   fmt.id if fmt else None, lang, source, tags, tables, [], "", src.meta_text)
+    return with_body(light, src.body, src.body_line, md) if md else light
+
+
+def with_body(report: Report, body: str, body_line: int, md: MarkdownRenderer) -> Report:
+    """A light report completed with its rendered sections and search text."""
+    fmt = report.format_spec()
+    sections = build_sections(body, body_line, fmt, report.tables, md)
+    text = "\n".join([report.title, report.agency]
+                      + [s.title + "\n" + html_to_text(s.html) for s in sections]
+                      + [table_labels_text(fmt, report.tables)])
+    return replace(report, sections=sections, text=text)
 
 
 def page_from_source(src: SourceFile, md: MarkdownRenderer) -> Page:

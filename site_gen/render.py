@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import jinja2
 import yaml
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .config import Config
 from .errors import SiteGenError
@@ -129,13 +129,46 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.globals.update(t=self.t, site=config, format_date=self.date, to_json=to_json_script)
+        self.env.globals.update(t=self.t, site=config, format_date=self.date, to_json=to_json_script,
+                                row_html=self.row_html)
         self.env.filters["date"] = self.date
         self.common = common
 
     def t(self, key: str, **values: Any) -> str:
         text = self.messages.get(key, key)
         return text.format(**values) if values else text
+
+    def row_html(self, cells: Iterable[Any]) -> Markup:
+        """The markup of a row of grid cells (see grid.Cell), every text escaped."""
+        blank = escape(self.t("report.blank"))
+        flag_note = escape(self.t("report.flag_note"))
+        parts = []
+        for c in cells:
+            tag = "th" if c.header else "td"
+            attrs = []
+            if c.id:
+                attrs.append(f' id="{escape(c.id)}"')
+            if c.rowspan > 1:
+                attrs.append(f' rowspan="{c.rowspan}"')
+            if c.colspan > 1:
+                attrs.append(f' colspan="{c.colspan}"')
+            if c.scope:
+                attrs.append(f' scope="{escape(c.scope)}"')
+            if c.headers:
+                attrs.append(f' headers="{escape(c.headers)}"')
+            if c.classes:
+                attrs.append(f' class="{escape(" ".join(c.classes))}"')
+            if c.path is not None:
+                attrs.append(f' data-key="{escape(".".join(map(str, c.path)))}"')
+            note_id = escape("-".join(map(str, c.path)) + "-flag") if c.flags else ""
+            if c.flags:
+                attrs.append(f' tabindex="0" aria-describedby="{note_id}"')
+            body = f'<span class="visually-hidden">{blank}</span>' if c.is_null else str(escape(c.text))
+            if c.flags:
+                body += (f'<span class="flag-mark" aria-hidden="true">⚠</span><span class="flag-note" '
+                         f'role="tooltip" id="{note_id}">{flag_note}：{escape("、".join(c.flags))}</span>')
+            parts.append(f"<{tag}{''.join(attrs)}>{body}</{tag}>")
+        return Markup("".join(parts))
 
     def date(self, value: dt.date | None) -> str:
         return format_date(value, self.config.language)
