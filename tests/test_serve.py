@@ -492,3 +492,16 @@ def test_serve_for_real(live: Server, seed_site: Path) -> None:
     live.proc.send_signal(signal.SIGINT)
     assert live.proc.wait(timeout=10) == 0
     assert not live.workdir.exists()
+
+
+def test_polling_watcher_sees_an_edit(seed_site: Path) -> None:
+    debouncer = Debouncer(quiet=0.05)
+    watcher = Watcher(seed_site, debouncer, poll=True)
+    watcher.start()
+    try:
+        time.sleep(0.5)  # the poller's first snapshot is taken in its own thread
+        source = seed_site / "content/2022/liangshan-xiang.md"
+        source.write_text(source.read_text(encoding="utf-8") + "\n補充。\n", encoding="utf-8")
+        assert debouncer.wait(timeout=3) == {"content"}
+    finally:
+        watcher.stop()

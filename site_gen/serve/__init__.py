@@ -77,7 +77,9 @@ def _summary(result: BuildResult, seconds: float) -> str:
     what = f"{len(result.written)} written, {len(result.removed)} removed"
     if result.full:
         what = f"{result.reports} reports, {result.pages} pages, {what}"
-    return f"built in {seconds:.2f}s: {what}"
+    slowest = sorted(result.timings.items(), key=lambda kv: -kv[1])[:3]
+    stages = ", ".join(f"{name} {value:.2f}s" for name, value in slowest)
+    return f"built in {seconds:.2f}s: {what}" + (f" ({stages})" if stages else "")
 
 
 def bind_error(host: str, port: int, exc: OSError) -> str:
