@@ -505,3 +505,12 @@ def test_polling_watcher_sees_an_edit(seed_site: Path) -> None:
         assert debouncer.wait(timeout=3) == {"content"}
     finally:
         watcher.stop()
+
+
+def test_many_errors_are_cut_short(tmp_path: Path, capsys) -> None:
+    state = LiveState()
+    Builder(tmp_path, tmp_path / "work", state)._failed([f"content/{i}.md:1:1: bad" for i in range(60)])
+    lines = state.snapshot()["error"].splitlines()
+    assert len(lines) == 51
+    assert lines[-1] == "… and 10 more errors (run `site-gen check` to list them all)"
+    assert state.snapshot()["error"] in capsys.readouterr().err

@@ -31,6 +31,9 @@ __all__ = ["serve", "Builder", "classify", "classify_path", "Debouncer", "resolv
            "listen", "bind_error"]
 
 
+MAX_ERRORS_SHOWN = 50
+
+
 class Builder:
     """Runs builds into `workdir/site` with the cache in `workdir/cache`."""
 
@@ -59,7 +62,10 @@ class Builder:
         return result
 
     def _failed(self, errors: list[str]) -> None:
-        text = "\n".join(errors)
+        shown = errors[:MAX_ERRORS_SHOWN]
+        if len(errors) > len(shown):
+            shown.append(f"… and {len(errors) - len(shown)} more errors (run `site-gen check` to list them all)")
+        text = "\n".join(shown)
         self.state.failed(text)
         err = self._err or sys.stderr
         print(text, file=err, flush=True)
