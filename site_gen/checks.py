@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
@@ -58,9 +59,10 @@ class CheckResult:
         return f"{self.rule} {self.scope}: {left_text} {sign} {right_text}"
 
     def as_dict(self) -> dict[str, Any]:
-        """The result for data exports; the cells only where it did not pass."""
-        data = {"rule": self.rule, "status": self.status, "scope": self.scope, "message": self.message}
+        """The result for data exports; message and cells where it did not pass."""
+        data = {"rule": self.rule, "status": self.status, "scope": self.scope}
         if self.status != PASS:
+            data["message"] = self.message
             data["cells"] = [list(c) for c in self.cells]
         return data
 
@@ -69,6 +71,24 @@ def _side(terms: tuple[tuple[str, Any], ...]) -> tuple[str, Any]:
     total = _sum([value for _, value in terms])
     text = " + ".join(f"{label} {_num(value)}" for label, value in terms)
     return (text if len(terms) == 1 else f"{text} = {_num(total)}"), total
+
+
+def flatten(tables: dict) -> dict[Path, Any]:
+    """Every value of a report's tables by its path, e.g. ("requests", "granted", 6)."""
+    flat: dict[Path, Any] = {}
+
+    def walk(node: Any, path: Path) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, path + (index,))
+        else:
+            flat[path] = node
+
+    walk(tables, ())
+    return flat
 
 
 def _value(tables: dict, path: Path) -> Any:
@@ -100,11 +120,12 @@ def short_label(label: str) -> str:
 
 
 def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[tuple[str, Path]],
-              tables: dict) -> CheckResult:
-    """Compare sum(left) with sum(right); null anywhere makes it not assessable."""
+              tables: dict[Path, Any]) -> CheckResult:
+    """Compare sum(left) with sum(right) of flattened `tables`; a null (or a
+    missing cell) anywhere makes it not assessable."""
     cells = tuple(p for _, p in left + right)
-    lvals = [_value(tables, p) for _, p in left]
-    rvals = [_value(tables, p) for _, p in right]
+    lvals = [tables.get(p) for _, p in left]
+    rvals = [tables.get(p) for _, p in right]
     values = lvals + rvals
     if any(v is None for v in values):
         nulls = [label for (label, _), v in zip(left + right, values) if v is None]
@@ -117,7 +138,7 @@ def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[t
                        tuple((label, v) for (label, _), v in zip(right, rvals)))
 
 
-def _r0(report: Report, fmt: Format) -> list[CheckResult]:
+def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]:
     results = []
     for key, spec in fmt.tables.items():
         data = report.tables.get(key)
@@ -133,7 +154,7 @@ def _r0(report: Report, fmt: Format) -> list[CheckResult]:
                     path = (key, *slot.path, column.key)
                 else:
                     path = (key, *slot.path)
-                value = _value(report.tables, path)
+                value = flat.get(path)
                 cells.append(path)
                 if value is None:
                     continue
@@ -163,53 +184,50 @@ def _leaf_rows(spec: TableSpec) -> list[tuple[str, tuple[str, ...]]]:
     return rows
 
 
-def _requests_rules(report: Report, spec: TableSpec) -> list[CheckResult]:
-    data = report.tables.get("requests")
-    if data is None:
-        return []
+Equation = tuple[str, str, tuple[tuple[str, Path], ...], tuple[tuple[str, Path], ...]]
+
+
+@lru_cache(maxsize=None)
+def _requests_equations(spec: TableSpec) -> tuple[Equation, ...]:
+    """R3.1-R3.3 for a requests table layout: (rule, scope, left, right) terms.
+
+    Depends on the format only, so it is worked out once per format.
+    """
     rows = _leaf_rows(spec)
     label = {path: text for text, path in rows}
     result_rows = [(t, p) for t, p in rows if p[0] not in
                    ("new_received", "carried_over", "results_total", "carried_forward")]
-    results = []
     columns = spec.columns
-    for index, column in enumerate(columns):
-        cell = lambda row: ("requests", *row, index)  # noqa: E731
-        scope = f"三、{column.label}"
-        results.append(_equation(
-            "R3.1", scope,
-            [(label[("new_received",)], cell(("new_received",))), (label[("carried_over",)], cell(("carried_over",)))],
-            [(label[("results_total",)], cell(("results_total",))), (label[("carried_forward",)], cell(("carried_forward",)))],
-            report.tables))
     total_index = len(columns) - 1
-    for text, path in rows:
-        results.append(_equation(
-            "R3.2", f"三、{text}",
-            [(columns[total_index].label, ("requests", *path, total_index))],
-            [(c.label, ("requests", *path, i)) for i, c in enumerate(columns[:total_index])],
-            report.tables))
+    found: list[Equation] = []
     for index, column in enumerate(columns):
-        results.append(_equation(
-            "R3.3", f"三、{column.label}",
-            [(label[("results_total",)], ("requests", "results_total", index))],
-            [(t, ("requests", *p, index)) for t, p in result_rows],
-            report.tables))
-    return results
+        term = lambda key: (label[(key,)], ("requests", key, index))  # noqa: E731
+        found.append(("R3.1", f"三、{column.label}", (term("new_received"), term("carried_over")),
+                      (term("results_total"), term("carried_forward"))))
+    for text, path in rows:
+        found.append(("R3.2", f"三、{text}", ((columns[total_index].label, ("requests", *path, total_index)),),
+                      tuple((c.label, ("requests", *path, i)) for i, c in enumerate(columns[:total_index]))))
+    for index, column in enumerate(columns):
+        found.append(("R3.3", f"三、{column.label}", ((label[("results_total",)], ("requests", "results_total", index)),),
+                      tuple((t, ("requests", *p, index)) for t, p in result_rows)))
+    return tuple(found)
 
 
-def _review_rules(report: Report, spec: TableSpec) -> list[CheckResult]:
-    if "review_litigation" not in report.tables:
-        return []
-    results = []
+@lru_cache(maxsize=None)
+def _review_equations(spec: TableSpec) -> tuple[Equation, ...]:
+    """R4.1 for each group of the review and litigation table."""
     col = {c.key: c.label for c in spec.columns}
+    found: list[Equation] = []
     for group in spec.groups:
         scope = f"四、{group.parent + ' ' if group.parent else ''}{group.label}"
-        cell = lambda k: ("review_litigation", group.key, k)  # noqa: E731
-        results.append(_equation(
-            "R4.1", scope, [(col["total"], cell("total"))],
-            [(col[k], cell(k)) for k in ("upheld", "corrected", "other", "pending")],
-            report.tables))
-    return results
+        cell = lambda k: (col[k], ("review_litigation", group.key, k))  # noqa: E731
+        found.append(("R4.1", scope, (cell("total"),),
+                      tuple(cell(k) for k in ("upheld", "corrected", "other", "pending"))))
+    return tuple(found)
+
+
+def _evaluate(equations: tuple[Equation, ...], flat: dict[Path, Any]) -> list[CheckResult]:
+    return [_equation(rule, scope, list(left), list(right), flat) for rule, scope, left, right in equations]
 
 
 def check_report(report: Report) -> list[CheckResult]:
@@ -217,11 +235,12 @@ def check_report(report: Report) -> list[CheckResult]:
     fmt = report.format_spec()
     if fmt is None or not report.tables:
         return []
-    results = _r0(report, fmt)
-    if "requests" in fmt.tables:
-        results += _requests_rules(report, fmt.tables["requests"])
-    if "review_litigation" in fmt.tables:
-        results += _review_rules(report, fmt.tables["review_litigation"])
+    flat = flatten(report.tables)
+    results = _r0(report, fmt, flat)
+    if "requests" in fmt.tables and "requests" in report.tables:
+        results += _evaluate(_requests_equations(fmt.tables["requests"]), flat)
+    if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
+        results += _evaluate(_review_equations(fmt.tables["review_litigation"]), flat)
     return results
 
 
