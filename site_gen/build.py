@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import __version__
-from .checks import FAIL, NA, PASS, RULES, CheckResult, check_archive, failures, located_failures, summarize
+from .checks import (FAIL, NA, PASS, RULES, CheckResult, check_archive, check_report, failures, located_failures,
+                     summarize)
 from .config import Config, load_config
 from .content import MarkdownRenderer, discover_sources, read_body, read_source
 from .errors import BuildFailed, ErrorList, SiteGenError
@@ -50,6 +51,7 @@ class SourceState:
     mtime_ns: int
     size: int
     item: Report | Page
+    checks: list[CheckResult] | None = None  # single-report rules, cached with the item
 
 
 @dataclass
@@ -626,7 +628,10 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     errors.raise_if_any()
     lap("read")
 
-    checks = check_archive(reports)
+    for entry in sources.values():
+        if isinstance(entry.item, Report) and entry.checks is None:
+            entry.checks = check_report(entry.item)
+    checks = check_archive(reports, {e.item.key: e.checks for e in sources.values() if e.checks is not None})
     warnings = located_failures(reports, checks)
     if config.strict and warnings:
         raise BuildFailed(warnings)

@@ -268,18 +268,25 @@ def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
     return results
 
 
-def check_archive(reports: Iterable[Report]) -> dict[tuple[int, str], list[CheckResult]]:
-    """Checks for every report, R5 included, keyed by report key (year, slug)."""
+def check_archive(reports: Iterable[Report],
+                  known: dict[tuple[int, str], list[CheckResult]] | None = None
+                  ) -> dict[tuple[int, str], list[CheckResult]]:
+    """Checks for every report, R5 included, keyed by report key (year, slug).
+
+    `known` holds single-report results computed earlier (they depend on the
+    report alone); R5 is always recomputed, since it depends on neighbours.
+    """
     reports = list(reports)
+    known = known or {}
     by_agency: dict[tuple[str, int], Report] = {}
     for report in sorted(reports, key=lambda r: r.key):
         by_agency.setdefault((report.agency, report.year), report)
     results = {}
     for report in reports:
-        found = check_report(report)
+        found = known[report.key] if report.key in known else check_report(report)
         previous = by_agency.get((report.agency, report.year - 1))
         if previous is not None:
-            found += check_continuity(report, previous)
+            found = found + check_continuity(report, previous)
         results[report.key] = found
     return results
 
