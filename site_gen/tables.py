@@ -156,11 +156,20 @@ def distribution(figs: list[ReportFigures], table: str, year: int, t: Translate)
 
 # --- the year table page ---------------------------------------------------------------
 
+def year_figures(archive: Any, table: str, year: int) -> list[ReportFigures]:
+    """Every report's figures of a table's year (cached on the archive: the
+    pages of a split year share them)."""
+    cache = archive.__dict__.setdefault("_tables_figures", {})
+    if (table, year) not in cache:
+        cache[(table, year)] = [report_figures(r, table) for r in index(archive).by_year[year]]
+    return cache[(table, year)]
+
+
 def year_table(archive: Any, table: str, year: int, page: int, t: Translate) -> dict[str, Any]:
     """The display model of one page of a table's year."""
     idx = index(archive)
     reports = idx.by_year[year]
-    figs = [report_figures(r, table) for r in reports]
+    figs = year_figures(archive, table, year)
     pages = page_count(len(figs))
     shown = figs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     rows = []
@@ -286,7 +295,7 @@ def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     idx = index(archive)
     years = sorted(idx.by_year)
-    yield PlannedFile("tables/index.html", "tables_index", (), ["tables_index", years])
+    yield PlannedFile("tables/index.html", "tables_index", (), ["tables_index", {y: len(rs) for y, rs in idx.by_year.items()}])
     for table in TABLES:
         for year, reports in idx.by_year.items():
             inputs = ["table", table, year, years, _digests(reports), [idx.slugs[r.agency] for r in reports]]
