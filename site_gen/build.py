@@ -708,37 +708,46 @@ def _stat(path: Path) -> tuple[int, int]:
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
                   out: Path, full: bool) -> tuple[dict[str, str], list[str]]:
-    """Index every report for search; stage only index files whose bytes changed.
+    """Index every report for search; stage only index files that changed.
 
-    Returns {path: content digest} of every index file and the paths staged.
+    The index is kept up to date in the cache (``search-out/``); reports not
+    re-rendered this time take their text from the search cache instead of
+    rendering their Markdown again. Returns {path: digest} of every index
+    file and the paths staged.
     """
-    import shutil
-    import tempfile
-    try:
-        from .search import write_search_index
-    except ImportError:
-        return {}, []
+    from .search import cached_entry, write_search_index
+    cache = config.cache_path / "search"
     have = {e.id for e in entries}
     for report in archive.reports:
-        if report.url not in have:
+        if report.url in have:
+            continue
+        stored = cached_entry(cache, report.url)
+        if stored is not None and stored.text:
+            entries.append(search_entry(replace(report, text=stored.text), archive))
+        else:
             body, body_line = read_body(config.root / report.source_path, report.source_path, report.digest)
             entries.append(search_entry(with_body(report, body, body_line, maker.md), archive))
     entries.sort(key=lambda e: e.id)
-    scratch = Path(tempfile.mkdtemp(prefix=".search-", dir=files_root.parent))
+    published = config.cache_path / "search-out"
+    stats = write_search_index(entries, published, cache)
+    staged = list(stats.files) if full else list(stats.changed)
+    for rel in staged:
+        _link_or_copy(published / rel, files_root / "search" / rel)
+    files = {f"search/{rel}": _file_digest(published / rel) for rel in stats.files}
+    return files, [f"search/{rel}" for rel in staged]
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}-{st.st_mtime_ns}"
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link a cache file into the output (the cache replaces files by
+    rename, never in place, so a link never changes under the output)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        write_search_index(entries, scratch, config.cache_path / "search")
-        files: dict[str, str] = {}
-        staged: list[str] = []
-        for path in sorted(scratch.rglob("*")):
-            if not path.is_file():
-                continue
-            rel = "search/" + path.relative_to(scratch).as_posix()
-            data = path.read_bytes()
-            files[rel] = hashlib.sha256(data).hexdigest()[:32]
-            current = out / rel
-            if full or not current.is_file() or current.read_bytes() != data:
-                write_file(files_root / rel, data)
-                staged.append(rel)
-        return files, staged
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        os.link(source, target)
+    except OSError:
+        import shutil
+        shutil.copy2(source, target)

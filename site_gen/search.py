@@ -91,6 +91,8 @@ class SearchStats:
     files_written: int = 0
     docs_tokenized: int = 0
     incremental: bool = False
+    files: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- folding
@@ -502,11 +504,14 @@ class _Writer:
         self.written = 0
         self.bytes = 0
         self.keep: set[str] = set()
+        self.changed: set[str] = set()
 
     def put(self, rel: str, data: bytes, *, mirror: bool = False) -> None:
         self.keep.add(rel)
         self.bytes += len(data)
-        self.written += write_if_changed(self.out_dir / rel, data)
+        if write_if_changed(self.out_dir / rel, data):
+            self.written += 1
+            self.changed.add(rel)
         if mirror and self.mirror is not None:
             write_if_changed(self.mirror / rel, data)
 
@@ -637,10 +642,18 @@ def write_search_index(entries: Iterable[SearchEntry], out_dir: Path,
     """Write the search index for ``entries`` into ``out_dir``.
 
     With ``cache_dir``, a later call re-tokenizes only entries that changed.
+    Files in ``out_dir`` whose bytes do not change are left alone; the stats
+    list every index file and the ones written.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(cache_dir) / "search" if cache_dir else Path(tmp)
+        cache = Path(cache_dir) if cache_dir else Path(tmp)
         return _build(entries, Path(out_dir), cache)
+
+
+def cached_entry(cache_dir: Path, id_: str) -> SearchEntry | None:
+    """The entry last indexed under ``id_``, from the cache (None if absent)."""
+    found = _SourceStore(Path(cache_dir) / "docs").load(id_)
+    return found[1] if found else None
 
 
 def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> SearchStats:
@@ -672,7 +685,8 @@ def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> Search
     return SearchStats(docs=len(metas), terms=n_terms, shards=shards,
                        bytes=writer.bytes, files_written=writer.written,
                        docs_tokenized=len(changed) if incremental else len(metas),
-                       incremental=incremental)
+                       incremental=incremental, files=tuple(sorted(writer.keep)),
+                       changed=tuple(sorted(writer.changed)))
 
 
 def _prune_store(store: _SourceStore, ids: set[str]) -> None:
