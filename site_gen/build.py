@@ -632,7 +632,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         if isinstance(entry.item, Report) and entry.checks is None:
             entry.checks = check_report(entry.item)
     checks = check_archive(reports, {e.item.key: e.checks for e in sources.values() if e.checks is not None})
-    warnings = located_failures(reports, checks)
+    warnings = located_failures(reports, checks, config.root)
     if config.strict and warnings:
         raise BuildFailed(warnings)
     lap("check")
@@ -693,12 +693,19 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         new_outputs[job.path] = (job.digest, *_stat(out / job.path))
     for rel, digest in list(static_digests.items()) + list(search_files.items()):
         new_outputs[rel] = (digest, *_stat(out / rel))
-    save_state(config, BuildState(state.key, sources, new_outputs))
+    save_state(config, BuildState(state.key, _lean(sources), new_outputs))
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)
     lap("state")
     return result
+
+
+def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:
+    """Sources as cached: reports without their frontmatter text (re-read
+    from the file when a failure must be located)."""
+    return {rel: SourceState(s.mtime_ns, s.size, replace(s.item, meta_text="") if isinstance(s.item, Report)
+                             else s.item, s.checks) for rel, s in sources.items()}
 
 
 def _stat(path: Path) -> tuple[int, int]:

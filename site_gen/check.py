@@ -25,7 +25,7 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False,
     errors.extend(check_unique_urls(items))
     reports = sorted((i for i in items if isinstance(i, Report)), key=lambda r: r.key)
     results = check_archive(reports)
-    warnings = located_failures(reports, results)
+    warnings = located_failures(reports, results, config.root)
     counts = {PASS: 0, FAIL: 0, NA: 0}
     for found in results.values():
         for r in found:

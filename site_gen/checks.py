@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from .errors import SiteGenError
 from .formats import Format, TableSpec
@@ -32,12 +32,12 @@ _TRAILING_NOTE = re.compile(r"（[^（）]*）$")
 Path = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     """One rule applied to one scope of one report.
 
     The message is built on demand from the equation's terms: most results
     pass, and formatting every passing equation would dominate check time.
+    A named tuple, since the build caches tens of thousands of them.
     """
 
     rule: str
@@ -308,7 +308,7 @@ def failures(results: list[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.status == FAIL]
 
 
-def located_failures(reports: Iterable[Report], checks: dict) -> list[SiteGenError]:
+def located_failures(reports: Iterable[Report], checks: dict, root: Any = None) -> list[SiteGenError]:
     """Every failed check as a warning located at its source line.
 
     Locating re-reads the frontmatter's node tree, so it runs for failures only.
@@ -316,6 +316,6 @@ def located_failures(reports: Iterable[Report], checks: dict) -> list[SiteGenErr
     found = []
     for report in reports:
         for result in failures(checks.get(report.key, [])):
-            line, _ = report.locate(["tables", *result.anchor])
+            line, _ = report.locate(["tables", *result.anchor], root)
             found.append(SiteGenError(result.message, report.source_path, line))
     return sorted(found, key=SiteGenError.sort_key)

@@ -11,9 +11,10 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Iterable
 
-from .content import MarkdownRenderer, SourceFile, html_to_text, split_sections
+from .content import MarkdownRenderer, SourceFile, html_to_text, read_source, split_sections
 from .errors import ErrorList, SiteGenError
 from .formats import TABLE_KEYS, Format, Slot, TableSpec, all_formats, format_for_year
 from .yamltools import locate
@@ -76,9 +77,19 @@ class Report:
     def format_spec(self) -> Format | None:
         return all_formats().get(self.format) if self.format else None
 
-    def locate(self, keys: Iterable[str | int]) -> tuple[int, int]:
-        """Line and column of a frontmatter node, counted from the file's top."""
-        return locate(self.meta_text, list(keys), SourceFile.META_LINE_OFFSET)
+    def locate(self, keys: Iterable[str | int], root: Path | None = None) -> tuple[int, int]:
+        """Line and column of a frontmatter node, counted from the file's top.
+
+        A report restored from the build cache has no frontmatter text; it is
+        read again from the source under `root`.
+        """
+        text = self.meta_text
+        if not text and root is not None:
+            try:
+                text = read_source(Path(root) / self.source_path, Path(root)).meta_text
+            except SiteGenError:
+                return (1, 1)
+        return locate(text, list(keys), SourceFile.META_LINE_OFFSET)
 
 
 @dataclass
@@ -98,17 +109,39 @@ class Page:
         return f"{self.slug}/"
 
 
+MAX_ERRORS_PER_SOURCE = 50
+
+
 class _Problems:
-    """Collects a source's errors, locating each at its YAML node lazily."""
+    """Collects a source's errors, locating each at its YAML node lazily.
+
+    After MAX_ERRORS_PER_SOURCE the rest are only counted: a file with
+    100,000 bad rows is reported in bounded time and space.
+    """
 
     def __init__(self, src: SourceFile):
         self.src = src
         self.errors = ErrorList()
+        self.suppressed = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.errors.errors) >= MAX_ERRORS_PER_SOURCE
 
     def add(self, keys: list[str | int], message: str, hint: str | None = None,
             *, at_key: bool = False) -> None:
+        if self.full:
+            self.suppressed += 1
+            return
         line, col = locate(self.src.meta_text, keys, SourceFile.META_LINE_OFFSET, want_key=at_key)
         self.errors.add(SiteGenError(message, self.src.rel, line, col, hint))
+
+    def raise_if_any(self) -> None:
+        if self.suppressed:
+            self.errors.add(SiteGenError(f"{self.suppressed} more problems in this file not shown",
+                                         self.src.rel, None, None, "fix the ones above and check again"))
+            self.suppressed = 0
+        self.errors.raise_if_any()
 
 
 def make_slug(raw: str) -> str | None:
@@ -247,6 +280,9 @@ def _check_number(value: Any, keys: list, problems: _Problems) -> None:
 def _check_known_keys(data: dict, allowed: list[str], keys: list, problems: _Problems, what: str) -> None:
     for key in data:
         if key not in allowed:
+            if problems.full:
+                problems.suppressed += 1
+                continue
             near = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean `{near[0]}`?" if near else "known: " + ", ".join(allowed)
             problems.add(keys + [key], f"unknown {what} `{key}`", hint, at_key=True)
@@ -446,7 +482,7 @@ def report_from_source(src: SourceFile, md: MarkdownRenderer | None) -> Report:
         problems.add(["slug"] if "slug" in meta else [],
                      f"cannot make a URL name from {slug_raw!r}",
                      "set `slug:` to a short name of letters, digits or hyphens")
-    problems.errors.raise_if_any()
+    problems.raise_if_any()
     assert agency and year and slug
     title = title or f"{agency}{year}年政府信息公开工作年度报告"
     light = Report(src.rel, src.digest, slug, year, agency, title, published, level, kind, region,
@@ -480,5 +516,5 @@ def page_from_source(src: SourceFile, md: MarkdownRenderer) -> Page:
         problems.add(["slug"] if "slug" in meta else [],
                      f"cannot use {slug_raw!r} as a page's URL name",
                      "pick a name that is not a year or one of: " + ", ".join(sorted(RESERVED_SLUGS)))
-    problems.errors.raise_if_any()
+    problems.raise_if_any()
     return Page(src.rel, src.digest, slug, title, md.render(src.body), order, lang)
