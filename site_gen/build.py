@@ -208,6 +208,7 @@ class Archive:
     reports: list[Report]
     pages: list[Page]
     checks: dict[tuple[int, str], list[CheckResult]]
+    agency_links: dict[str, str] = field(default_factory=dict)
 
     def years(self) -> list[int]:
         return sorted({r.year for r in self.reports}, reverse=True)
@@ -261,7 +262,7 @@ def _figure(report: Report, table: str, *path: Any) -> Any:
     return node
 
 
-def year_rows(reports: list[Report], checks: dict) -> list[dict[str, Any]]:
+def year_rows(reports: list[Report], checks: dict, links: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """A year page's rows: a few key figures per report, exactly as stored."""
     from .grid import format_number
     rows = []
@@ -277,6 +278,7 @@ def year_rows(reports: list[Report], checks: dict) -> list[dict[str, Any]]:
             "admin_penalty": format_number(penalty),
             "failed": len(failures(results)),
             "checked": bool(results),
+            "agency_url": (links or {}).get(report.agency),
         })
     return rows
 
@@ -305,9 +307,18 @@ def report_json(report: Report, results: list[CheckResult]) -> dict[str, Any]:
     }
 
 
+def agency_urls(archive: Archive) -> dict[str, str]:
+    """The agency page of each agency, when the table pages are built."""
+    if "site_gen.tables" not in EXTRA_PAGE_MODULES:
+        return {}
+    from .tables import agency_url
+    return {agency: agency_url(archive, agency) for agency in {r.agency for r in archive.reports}}
+
+
 def plan_site(archive: Archive, env: str) -> list[Job]:
     """Every output file of the site with the digest of what it depends on."""
     config = archive.config
+    links = archive.agency_links
     nav = _nav(archive)
     nav_digest = _digest(nav)
     neighbours = archive.neighbours()
@@ -316,12 +327,13 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
     for report in archive.reports:
         results = archive.checks.get(report.key, [])
         prev, nxt = neighbours[report.key]
-        context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results))
+        context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results),
+                   links.get(report.agency))
         jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report", (report.key,)))
         jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
-        light = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in reports]
+        light = [(r.digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
         jobs.append(Job(f"{year}/index.html", _digest(env, nav_digest, year, light), "year", (year,)))
     for page in archive.pages:
         jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
@@ -384,7 +396,8 @@ class PageMaker:
             breadcrumbs=[(self.renderer.t("site.home"), ""),
                          (self.renderer.t("site.year_title", year=report.year), f"{report.year}/"),
                          (report.agency, report.url)],
-            current_year=report.year, canonical=report.url, main_lang=None, lang=config.language)
+            current_year=report.year, canonical=report.url, main_lang=None, lang=config.language,
+            agency_url=self.archive.agency_links.get(report.agency))
         return data, report
 
     def _report_json(self, job: Job):
@@ -394,7 +407,7 @@ class PageMaker:
     def _year(self, job: Job):
         year = job.args[0]
         reports = self.archive.by_year()[year]
-        return self._render("year.html", job, year=year, rows=year_rows(reports, self.archive.checks),
+        return self._render("year.html", job, year=year, rows=year_rows(reports, self.archive.checks, self.archive.agency_links),
                             current_year=year, canonical=f"{year}/",
                             breadcrumbs=[(self.renderer.t("site.home"), ""),
                                          (self.renderer.t("site.year_title", year=year), f"{year}/")]), None
@@ -638,6 +651,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     lap("check")
 
     archive = Archive(config, sorted(reports, key=lambda r: r.key), sorted(pages, key=lambda p: p.slug), checks)
+    archive.agency_links = agency_urls(archive)
     jobs = plan_site(archive, env)
     full = clean or not out.is_dir() or not state.outputs
     planned = {job.path for job in jobs}
