@@ -18,31 +18,44 @@ WAIT_MS = 5000
 PAGE = "2022/liangshan-xiang/"
 
 
+def start(site: Path, port: int = 0) -> tuple[subprocess.Popen, str]:
+    """`site-gen serve` in a subprocess and the URL it printed."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "site_gen", "serve", str(site), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if m := re.search(r"serving (http://\S+)", line):
+            return proc, m.group(1)
+    stop(proc)
+    raise AssertionError("site-gen serve printed no URL")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+
+
 @pytest.fixture
 def served(make_site):
     site = make_site({"site.yaml": "title: 测试档案\n"}, with_seed=True)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "site_gen", "serve", str(site), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    procs = []
+    proc, url = start(site)
+    procs.append(proc)
     try:
-        url = None
-        deadline = time.monotonic() + 20
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if m := re.search(r"serving (http://\S+)", line):
-                url = m.group(1)
-        assert url, "site-gen serve printed no URL"
-        yield site, url
+        yield site, url, procs
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        for proc in procs:
+            stop(proc)
 
 
 def test_edit_break_fix_in_an_open_page(served, page) -> None:
-    site, url = served
+    site, url, _ = served
     source = site / "content/2022" / SEED.name
     page.goto(url + PAGE)
     main = page.locator("main")
@@ -67,3 +80,16 @@ def test_edit_break_fix_in_an_open_page(served, page) -> None:
     source.write_text(edited.replace("總體概況", "總體狀況", 1), encoding="utf-8")
     page.locator("main", has_text="總體狀況").wait_for(timeout=WAIT_MS)
     overlay.wait_for(state="detached", timeout=WAIT_MS)
+
+
+def test_page_reconnects_after_the_server_restarts(served, page) -> None:
+    site, url, procs = served
+    page.goto(url + PAGE)
+    page.wait_for_function("() => !!document.querySelector('script[src=\"/__site-gen__/reload.js\"]')")
+    stop(procs[0])
+    source = site / "content/2022" / SEED.name
+    source.write_text(source.read_text(encoding="utf-8").replace("總體情況", "重啟之後", 1), encoding="utf-8")
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    proc, _ = start(site, port)
+    procs.append(proc)
+    page.locator("main", has_text="重啟之後").wait_for(timeout=10000)  # includes a cold build
