@@ -30,6 +30,9 @@ from .errors import BuildFailed, ErrorList, SiteGenError
 from .model import KINDS, LEVELS, Report
 from .yamltools import load_yaml, locate
 
+# Above this many reports a year, only the reports needing attention (late, no
+# date, kind unknown) are listed; the counts still cover every report.
+LIST_ALL_UP_TO = 500
 ENTRY_KEYS = ("name", "level", "kind", "region", "since", "until")
 
 ON_TIME, LATE, NO_DEADLINE, UNKNOWN_KIND, NO_DATE = "on_time", "late", "no_deadline", "unknown_kind", "no_date"
@@ -200,8 +203,9 @@ def year_coverage(archive: Any, year: int) -> dict[str, Any]:
     reports = [r for r in archive.reports if r.year == year]
     reports.sort(key=lambda r: (r.agency, r.slug))
     rows = [timeliness(r) for r in reports]
+    listed = rows if len(rows) <= LIST_ALL_UP_TO else [r for r in rows if r["status"] not in (ON_TIME, NO_DEADLINE)]
     result: dict[str, Any] = {
-        "year": year, "timeliness": rows,
+        "year": year, "timeliness": listed, "all_listed": len(listed) == len(rows),
         "late": sum(1 for r in rows if r["status"] == LATE),
         "on_time": sum(1 for r in rows if r["status"] == ON_TIME),
         "expected": None, "missing": [], "agencies_file": agencies.path,

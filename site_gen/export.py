@@ -139,8 +139,11 @@ def year_json(reports: list[Report], table: str, year: int, t: Any) -> bytes:
                      "figures": {k: v.value for k, v in item.values.items()},
                      "missing": {k: v.missing for k, v in item.values.items() if v.missing},
                      "rates": {k: r.as_json() for k, r in item.rates.items()}})
-    doc = {"table": table, "year": year, "figures": figures, "rates": rates, "rows": rows}
-    return (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    head = json.dumps({"table": table, "year": year, "figures": figures, "rates": rates},
+                      ensure_ascii=False, sort_keys=True)
+    lines = ",\n".join(json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows)
+    # One report per line, like data/reports.json: compact and line-streamable.
+    return (head[:-1] + ', "rows": [\n' + lines + ("\n" if rows else "") + "]}\n").encode("utf-8")
 
 
 # --- planning and making -------------------------------------------------------------

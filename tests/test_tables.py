@@ -342,3 +342,15 @@ def test_message_catalogs_cover_every_key_used():
         assert not (used | dynamic) - set(catalog), lang
         assert set(catalog) == set(yaml.safe_load((repo / "site_gen/messages/zh-Hans/tables.yaml")
                                                   .read_text(encoding="utf-8")))
+
+
+def test_large_years_list_only_flagged_timeliness(tmp_path, monkeypatch):
+    from site_gen import coverage
+    monkeypatch.setattr(coverage, "LIST_ALL_UP_TO", 2)
+    root = make_archive(tmp_path / "site")
+    build(root, jobs=1)
+    page = soup(root / "output" / "coverage" / "2022" / "index.html")
+    statuses = [r["data-status"] for r in page.select(".timeliness-table tbody tr")]
+    assert statuses == ["late"]  # 某市财政局; the on-time and township reports are only counted
+    assert "只列出" in page.select_one(".coverage-summary").get_text()
+    assert page.select_one(".coverage-summary").get_text().startswith("按期 2 份，逾期 1 份")
