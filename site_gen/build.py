@@ -40,6 +40,8 @@ log = logging.getLogger("site_gen")
 STATE_FILE = "state.pickle"
 # Modules that add output files: each has `plan(archive) -> Iterable[PlannedFile]`
 # and `make(kind, args, archive, render, renderer) -> bytes` (see PlannedFile).
+# Sections of the site a page module adds to the navigation: (module, message key, path).
+NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
 STATE_VERSION = 1
 PARALLEL_THRESHOLD = 48
@@ -245,6 +247,7 @@ def _report_summary(report: Report | None) -> dict | None:
 def _nav(archive: Archive) -> dict[str, Any]:
     counts = {y: len(rs) for y, rs in archive.by_year().items()}
     return {
+        "nav_sections": [{"key": key, "url": url} for module, key, url in NAV_SECTIONS if module in EXTRA_PAGE_MODULES],
         "nav_years": [{"year": y, "url": f"{y}/", "count": c} for y, c in counts.items()],
         "nav_pages": [{"title": p.title, "url": p.url} for p in sorted(archive.pages, key=lambda p: (p.order, p.slug))],
     }
@@ -315,12 +318,27 @@ def agency_urls(archive: Archive) -> dict[str, str]:
     return {agency: agency_url(archive, agency) for agency in {r.agency for r in archive.reports}}
 
 
+def _coverage_inputs(archive: Archive, year: int) -> Any:
+    if "site_gen.coverage" not in EXTRA_PAGE_MODULES:
+        return None
+    from .coverage import coverage_inputs
+    return coverage_inputs(archive, year)
+
+
+def _year_coverage(archive: Archive, year: int) -> dict[str, Any]:
+    """The coverage section of a year page (when the coverage module is on)."""
+    if "site_gen.coverage" not in EXTRA_PAGE_MODULES:
+        return {}
+    from .coverage import year_coverage
+    return {"coverage": year_coverage(archive, year)}
+
+
 def plan_site(archive: Archive, env: str) -> list[Job]:
     """Every output file of the site with the digest of what it depends on."""
     config = archive.config
     links = archive.agency_links
     nav = _nav(archive)
-    nav_digest = _digest(nav)
+    nav_digest = _digest(nav, EXTRA_PAGE_MODULES)
     neighbours = archive.neighbours()
     jobs: list[Job] = []
     by_year = archive.by_year()
@@ -334,7 +352,8 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
                         (report.key,)))
     for year, reports in by_year.items():
         light = [(r.digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
-        jobs.append(Job(f"{year}/index.html", _digest(env, nav_digest, year, light), "year", (year,)))
+        jobs.append(Job(f"{year}/index.html", _digest(env, nav_digest, year, light, _coverage_inputs(archive, year)),
+                        "year", (year,)))
     for page in archive.pages:
         jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
     all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
@@ -408,7 +427,7 @@ class PageMaker:
         year = job.args[0]
         reports = self.archive.by_year()[year]
         return self._render("year.html", job, year=year, rows=year_rows(reports, self.archive.checks, self.archive.agency_links),
-                            current_year=year, canonical=f"{year}/",
+                            current_year=year, canonical=f"{year}/", **_year_coverage(self.archive, year),
                             breadcrumbs=[(self.renderer.t("site.home"), ""),
                                          (self.renderer.t("site.year_title", year=year), f"{year}/")]), None
 

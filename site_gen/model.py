@@ -26,7 +26,7 @@ REPORT_KEYS = ("title", "agency", "year", "published", "level", "kind", "region"
                "lang", "source", "tags", "tables", "slug")
 SOURCE_KEYS = ("url", "file", "sha256", "retrieved", "note")
 PAGE_KEYS = ("title", "slug", "order", "lang")
-RESERVED_SLUGS = {"static", "search", "data", "tables", "agencies", "checks", "feed.xml",
+RESERVED_SLUGS = {"static", "search", "data", "tables", "agencies", "checks", "coverage", "feed.xml",
                   "sitemap.xml", "robots.txt", "404.html", "index.html", "pages"}
 _SECTION_NUMBER = re.compile(r"^\s*([一二三四五六])\s*[、.．]")
 _NUMERALS = "一二三四五六"

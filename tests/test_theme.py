@@ -17,7 +17,7 @@ from test_theme_site import make_theme_site
 LANGS = ("zh-Hans", "zh-Hant", "en")
 TEMPLATES = REPO / "themes" / "default" / "templates"
 # Values every template gets from Renderer.render itself (documented as a table in docs/theming.md).
-COMMON = {"root", "href", "static", "page_path", "absolute", "nav_years", "nav_pages"}
+COMMON = {"root", "href", "static", "page_path", "absolute", "nav_sections", "nav_years", "nav_pages"}
 
 
 def catalog(lang: str, name: str) -> dict:
