@@ -1,0 +1,103 @@
+"""Incremental builds give exactly the bytes of clean builds, and write only what changed."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.helpers import SEED_SOURCE, build, snapshot
+
+SEED = SEED_SOURCE.read_text(encoding="utf-8")
+
+
+def variant(agency: str, year: int) -> str:
+    return SEED.replace("agency: 涼山鄉人民政府", f"agency: {agency}").replace("year: 2022", f"year: {year}")
+
+
+@pytest.fixture
+def site(make_site):
+    return make_site({
+        "site.yaml": "title: 增量\nbase_url: https://example.org/\n",
+        "content/2021/a.md": variant("甲县人民政府", 2021),
+        "content/2022/a.md": variant("甲县人民政府", 2022),
+        "content/2022/b.md": variant("乙县人民政府", 2022),
+    })
+
+
+def bytes_of(folder):
+    return {k: v[0] for k, v in snapshot(folder).items()}
+
+
+def clean_copy(site, tmp_path):
+    return bytes_of(build(site, out_dir=tmp_path / "clean", cache_dir=tmp_path / "clean-cache", clean=True).output)
+
+
+def test_noop_rebuild_writes_nothing(site):
+    build(site)
+    before = snapshot(site / "output")
+    result = build(site)
+    assert result.written == [] and result.removed == []
+    assert snapshot(site / "output") == before
+
+
+def test_edit_rewrites_only_what_it_touches_and_equals_clean(site, tmp_path):
+    build(site)
+    before = snapshot(site / "output")
+    path = site / "content" / "2022" / "b.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n新增的一段文字。\n", encoding="utf-8")
+    result = build(site)
+    assert "2022/b/index.html" in result.written
+    assert "2021/a/index.html" not in result.written and "2022/a/index.html" not in result.written
+    after = snapshot(site / "output")
+    untouched = [p for p in before if p not in result.written and not p.startswith("search/")]
+    assert all(after[p] == before[p] for p in untouched)  # same bytes and same mtime: not rewritten
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_add_and_remove_reports(site, tmp_path):
+    build(site)
+    (site / "content" / "2023").mkdir()
+    (site / "content" / "2023" / "a.md").write_text(variant("甲县人民政府", 2023), encoding="utf-8")
+    (site / "content" / "2021" / "a.md").unlink()
+    result = build(site)
+    assert "2023/a/index.html" in result.written and "2021/a/index.html" in result.removed
+    assert not (site / "output" / "2021").exists()
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_template_edit_rerenders_pages(site, tmp_path):
+    build(site)
+    override = site / "themes" / "default" / "templates" / "page.html"
+    override.parent.mkdir(parents=True)
+    from site_gen.render import default_theme_dir
+    shutil.copy(default_theme_dir() / "templates" / "report.html", override.parent / "report.html")
+    text = (override.parent / "report.html").read_text(encoding="utf-8")
+    (override.parent / "report.html").write_text(text.replace("<article", "<article data-edited=\"1\""),
+                                                  encoding="utf-8")
+    result = build(site)
+    assert "2022/a/index.html" in result.written
+    assert 'data-edited="1"' in (site / "output" / "2022" / "a" / "index.html").read_text(encoding="utf-8")
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_damaged_cache_is_ignored(site, tmp_path):
+    build(site)
+    (site / ".site-gen-cache" / "state.pickle").write_bytes(b"\x80\x05garbage")
+    result = build(site)
+    assert result.full
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_output_file_changed_by_hand_is_restored(site):
+    build(site)
+    page = site / "output" / "2022" / "a" / "index.html"
+    good = page.read_bytes()
+    page.write_text("tampered", encoding="utf-8")
+    result = build(site)
+    assert "2022/a/index.html" in result.written and page.read_bytes() == good
+
+
+def test_clean_ignores_cache(site):
+    build(site)
+    result = build(site, clean=True)
+    assert result.full and len(result.written) > 10
