@@ -129,7 +129,7 @@ def test_failing_report_builds_with_flags(make_site):
     assert page.select_one('tr[data-rule="R4.1"] .status--fail') is not None
     assert "R4.1 四、行政复议: 总计 0 ≠" in page.select_one("#checks").get_text()
     year = soup(site / "output" / "2022" / "index.html")
-    assert [tr.th.get_text(strip=True) for tr in year.select("tr.has-failures")] == ["涼山鄉人民政府"]
+    assert [tr.th.a.get_text(strip=True) for tr in year.select("tr.has-failures")] == ["涼山鄉人民政府"]
     archive = soup(site / "output" / "checks" / "index.html")
     rows = archive.select("table.checks-archive tbody tr")
     assert len(rows) == 1 and rows[0].find_all("td")[2].get_text() == "R4.1"
