@@ -449,7 +449,11 @@ class Server:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.send_signal(signal.SIGINT)  # lets it remove its temporary folder
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
         self.proc.stderr.close()

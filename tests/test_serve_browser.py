@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -35,8 +36,13 @@ def start(site: Path, port: int = 0) -> tuple[subprocess.Popen, str]:
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """Ctrl-C (so it removes its temporary folder), then kill if it lingers."""
     if proc.poll() is None:
-        proc.kill()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     proc.wait(timeout=10)
     proc.stdout.close()
 
