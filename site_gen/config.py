@@ -14,6 +14,7 @@ from .errors import ErrorList, SiteGenError
 from .yamltools import load_yaml, locate
 
 CONFIG_FILE = "site.yaml"
+MAX_CONFIG_BYTES = 256 * 1024
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 
 
@@ -88,6 +89,10 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
     rel = CONFIG_FILE
     values: dict[str, Any] = {}
     if path.is_file():
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise SiteGenError(f"site.yaml is {path.stat().st_size // 1024} KB; the limit is "
+                               f"{MAX_CONFIG_BYTES // 1024} KB", rel, None, None,
+                               "site.yaml holds a few settings, one per line")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:

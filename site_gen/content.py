@@ -20,6 +20,14 @@ from .errors import SiteGenError
 from .yamltools import load_yaml
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
+# A report's frontmatter is a few KB; YAML costs ~10 s per MB in PyYAML's resolver.
+MAX_FRONTMATTER_CHARS = 256 * 1024
+# Python-Markdown recurses once per nesting level and scans inline markup
+# quadratically; these bounds keep the worst accepted body to about a second.
+MAX_MARKDOWN_NESTING = 32
+MAX_BODY_CHARS = 1_000_000    # a long report's text is under 100,000
+MAX_INLINE_WORK = 4_000_000   # per block: weighted inline-markup characters x block length
+MAX_INLINE_WORK_TOTAL = 20_000_000
 FRONTMATTER_FENCE = "---"
 # Editors' swap, backup and temporary files are never sources.
 _IGNORED = re.compile(r"(^\.|^#.*#$|~$|\.swp$|\.swx$|\.tmp$|^4913$)")
@@ -118,6 +126,11 @@ def read_source(path: Path, root: Path) -> SourceFile:
         raise SiteGenError(f"cannot read file: {exc.strerror}", rel) from None
     text = decode_source(data, rel)
     meta_text, body, body_line = split_frontmatter(text, rel)
+    if len(meta_text) > MAX_FRONTMATTER_CHARS:
+        raise SiteGenError(
+            f"frontmatter is {len(meta_text) // 1024} KB; the limit is {MAX_FRONTMATTER_CHARS // 1024} KB",
+            rel, 2, 1, "a report's fields and tables take a few KB; is the closing `---` missing?")
+    check_markdown_limits(body, rel, body_line)
     meta = load_yaml(meta_text, rel, SourceFile.META_LINE_OFFSET)
     if meta is None:
         meta = {}
@@ -164,6 +177,72 @@ def sanitize_html(html: str) -> str:
     """Allowlist-sanitize HTML from a source (drops scripts, handlers, js: URLs)."""
     return nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
                      url_schemes=_SAFE_SCHEMES, link_rel="noopener noreferrer")
+
+
+_CONTAINER = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))")
+_INLINE_MARKUP = re.compile(r"[\[<\\*_`&!]")
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_LIST_ITEM = re.compile(r"^[ \t>]*(?:[-*+]|\d{1,9}[.)])[ \t]")
+
+
+def _nesting(line: str) -> int:
+    """Container levels a line opens: `>` and list markers, plus indentation
+    before them (two columns a level, tabs four)."""
+    depth, pos = 0, 0
+    while True:
+        match = _CONTAINER.match(line, pos)
+        if not match:
+            break
+        depth += 1
+        pos = match.end()
+    if depth:
+        indent = len(line) - len(line.lstrip(" \t"))
+        depth += line[:indent].expandtabs(4).count(" ") // 2
+    return depth
+
+
+def _inline_units(lines: list[str], first: int) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the units Python-Markdown scans inline markup
+    over: a paragraph, a list item, or one row of a table."""
+    block: list[str] = []
+    start = first
+
+    def flush() -> Iterator[tuple[int, str]]:
+        if len(block) > 1 and _TABLE_RULE.match(block[1]):
+            yield from ((start + i, row) for i, row in enumerate(block))
+        elif block:
+            yield start, "\n".join(block)
+
+    for number, line in enumerate(lines, first):
+        if not line.strip() or (_LIST_ITEM.match(line) and block and not _TABLE_RULE.match(block[-1])):
+            yield from flush()
+            block, start = ([], number + 1) if not line.strip() else ([line], number)
+        else:
+            if not block:
+                start = number
+            block.append(line)
+    yield from flush()
+
+
+def check_markdown_limits(body: str, rel: str, first_line: int) -> None:
+    """Refuse a body that would make Markdown rendering recurse or crawl."""
+    if len(body) > MAX_BODY_CHARS:
+        raise SiteGenError(f"the text is {len(body):,} characters; the limit is {MAX_BODY_CHARS:,}",
+                           rel, first_line, 1, "a report's text is far shorter; split or trim the file")
+    lines = body.split("\n")
+    for number, line in enumerate(lines, first_line):
+        if _nesting(line) > MAX_MARKDOWN_NESTING:
+            raise SiteGenError(f"Markdown nested deeper than {MAX_MARKDOWN_NESTING} levels (quotes or lists)",
+                               rel, number, 1, "a report needs only a few levels of lists and quotes")
+    total = 0
+    for number, unit in _inline_units(lines, first_line):
+        marks = len(_INLINE_MARKUP.findall(unit))
+        work = (marks + 9 * unit.count("[")) * len(unit)  # a `[` costs ten times the others
+        total += work
+        if work > MAX_INLINE_WORK or total > MAX_INLINE_WORK_TOTAL:
+            raise SiteGenError(
+                f"too much inline markup to render safely ({marks} of [ < \\ * _ ` & ! in {len(unit)} characters)",
+                rel, number, 1, "split long paragraphs with blank lines, or remove stray markup characters")
 
 
 class MarkdownRenderer:

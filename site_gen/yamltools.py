@@ -6,6 +6,8 @@ and walks it to the offending key: the slow path runs only on errors.
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any, Sequence
 
 import yaml
@@ -32,6 +34,41 @@ class FastLoader(_Base):  # type: ignore[misc,valid-type]
 FastLoader.add_constructor("tag:yaml.org,2002:timestamp", FastLoader.construct_yaml_timestamp)
 
 MAX_DEPTH = 32
+# Text nested deeper than this is refused before parsing: libyaml recurses
+# without a limit (tens of thousands of `[` crash the interpreter) and slows
+# down quadratically long before that.  Generous, so an estimate that
+# overcounts (brackets inside quoted text) never refuses a real file.
+MAX_TEXT_NESTING = 200
+_FLOW = re.compile(r"[\[\]{}]")
+_BLOCK_MARKERS = re.compile(r"(?:[-?:](?:[ \t]+|$))+")
+
+
+def _check_text_nesting(text: str, path: str, line_offset: int) -> None:
+    """Refuse absurdly deep nesting from the text alone, before libyaml sees it.
+
+    The estimate is an upper bound: indentation levels open on the line, block
+    markers (`- `, `? `) that start it, and open flow brackets.
+    """
+    indents: list[int] = []
+    flow = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        while indents and indents[-1] >= indent:
+            indents.pop()
+        indents.append(indent)
+        markers = _BLOCK_MARKERS.match(stripped)
+        depth = len(indents) + (markers.group(0).count("-") + markers.group(0).count("?") if markers else 0)
+        if "[" in line or "{" in line or "]" in line or "}" in line:
+            for match in _FLOW.finditer(line):
+                flow = flow + 1 if match.group(0) in "[{" else max(flow - 1, 0)
+                if depth + flow > MAX_TEXT_NESTING:
+                    break
+        if depth + flow > MAX_TEXT_NESTING:
+            raise SiteGenError(f"YAML nested deeper than {MAX_DEPTH} levels", path, number + line_offset, 1,
+                               "site-gen files need only a few levels of nesting")
 
 
 def _reject_aliases(text: str, path: str, line_offset: int) -> None:
@@ -68,6 +105,7 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
     `line_offset` is the number of file lines before the YAML text starts
     (1 for frontmatter after its opening ``---``).
     """
+    _check_text_nesting(text, path, line_offset)
     _reject_aliases(text, path, line_offset)
     try:
         value = yaml.load(text, Loader=FastLoader)
@@ -100,9 +138,8 @@ def locate(text: str, keys: Sequence[str | int], line_offset: int = 0,
     Walks as deep as the path exists, so a missing key points at its parent.
     With `want_key`, a mapping entry points at its key rather than its value.
     """
-    try:
-        node = yaml.compose(text, Loader=FastLoader)
-    except yaml.YAMLError:
+    node = _compose(text)
+    if node is False:
         return line_offset + 1, 1
     mark = node.start_mark if node is not None else None
     for key in keys:
@@ -121,3 +158,14 @@ def locate(text: str, keys: Sequence[str | int], line_offset: int = 0,
     if mark is None:
         return line_offset + 1, 1
     return mark.line + 1 + line_offset, mark.column + 1
+
+
+@lru_cache(maxsize=4)
+def _compose(text: str) -> Any:
+    """The node tree of `text` (False if it does not parse), kept for the
+    next few calls: a file with many problems is composed once, not once
+    per problem."""
+    try:
+        return yaml.compose(text, Loader=FastLoader)
+    except (yaml.YAMLError, RecursionError):
+        return False
