@@ -106,14 +106,15 @@ class Job:
 
 
 def code_digest() -> str:
-    """A hash of site-gen's own code and data files, so an upgraded (or
-    edited) site-gen never reuses pages made by another version."""
+    """A fingerprint of site-gen's own code and data files (names, sizes and
+    modification times), so an upgraded or edited site-gen never reuses pages
+    made by another version."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".yaml", ".js", ".html", ".css") and "__pycache__" not in path.parts:
-            h.update(path.relative_to(package).as_posix().encode())
-            h.update(path.read_bytes())
+            st = path.stat()
+            h.update(f"{path.relative_to(package).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 
 

@@ -123,6 +123,7 @@ class Renderer:
         loader = jinja2.FileSystemLoader([str(d / "templates") for d in dirs])
         self.env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(_bytecode_dir(config))),
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -189,6 +190,14 @@ class Renderer:
     def absolute(self, target: str) -> str:
         """An absolute URL from base_url, or the site-root path when unset."""
         return (self.config.base_url or "/") + target
+
+
+def _bytecode_dir(config: Config) -> Path:
+    """Compiled templates are kept in the cache (Jinja checks them against the
+    template's modification time), so a rebuild does not recompile them."""
+    folder = config.cache_path / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def template_error(exc: jinja2.TemplateError, template: str) -> SiteGenError:

@@ -130,9 +130,42 @@ def _same_utf16_length(a: int, b: int) -> bool:
     return (a > 0xFFFF) == (b > 0xFFFF)
 
 
-@functools.cache
+_FOLD_MAP: dict[int, int] | None = None
+
+
 def fold_map() -> dict[int, int]:
     """Code point -> folded code point, for every code point that folds."""
+    global _FOLD_MAP
+    if _FOLD_MAP is None:
+        _FOLD_MAP = _compute_fold_map()
+    return _FOLD_MAP
+
+
+def prime_fold_map(cache: Path) -> None:
+    """Load the fold map from the cache, or compute and keep it there.
+
+    Computing it walks every Han code point through OpenCC (a noticeable part
+    of a one-report rebuild); the cached copy is keyed by OpenCC's version.
+    """
+    global _FOLD_MAP
+    if _FOLD_MAP is not None:
+        return
+    try:
+        from importlib.metadata import version
+        opencc_version = version("opencc")
+    except Exception:  # noqa: BLE001 - any failure just means no cache
+        opencc_version = "unknown"
+    path = Path(cache) / f"fold-{FORMAT_VERSION}-{opencc_version}.json"
+    try:
+        _FOLD_MAP = {int(k): v for k, v in json.loads(path.read_text("utf-8")).items()}
+        return
+    except (OSError, ValueError, AttributeError):
+        pass
+    _FOLD_MAP = _compute_fold_map()
+    write_if_changed(path, json.dumps(_FOLD_MAP, sort_keys=True).encode("utf-8"))
+
+
+def _compute_fold_map() -> dict[int, int]:
     t2s = _t2s_chars()
     candidates = [*range(0x41, 0x5B), *range(0xC0, 0x530), 0x3000,
                   *range(0xFF01, 0xFF5F), *_han_code_points()]
@@ -657,6 +690,7 @@ def cached_entry(cache_dir: Path, id_: str) -> SearchEntry | None:
 
 
 def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> SearchStats:
+    prime_fold_map(cache)
     store, mirror = _SourceStore(cache / "docs"), cache / "index"
     state_path = cache / "state.json"
     state = _load_state(state_path)
