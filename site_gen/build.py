@@ -737,9 +737,17 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 
 def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:
     """Sources as cached: reports without their frontmatter text (re-read
-    from the file when a failure must be located)."""
+    from the file when a failure must be located) and passing check results
+    without their terms and cells (only results that did not pass are shown
+    in detail; a page that needs more re-runs the checks of its report)."""
     return {rel: SourceState(s.mtime_ns, s.size, replace(s.item, meta_text="") if isinstance(s.item, Report)
-                             else s.item, s.checks) for rel, s in sources.items()}
+                             else s.item, _lean_checks(s.checks)) for rel, s in sources.items()}
+
+
+def _lean_checks(results: list[CheckResult] | None) -> list[CheckResult] | None:
+    if results is None:
+        return None
+    return [r if r.status != PASS else r._replace(cells=(), left=(), right=(), note="通过") for r in results]
 
 
 def _stat(path: Path) -> tuple[int, int]:
