@@ -578,6 +578,9 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
 
 # --- state --------------------------------------------------------------------------
 
+_MEMORY_STATES: dict[Path, BuildState] = {}
+
+
 def state_key(config: Config) -> str:
     return _digest(__version__, STATE_VERSION, sys.version_info[:2], str(config.root))
 
@@ -619,11 +622,13 @@ def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
 def build_site(site_dir: Path, out_dir: Path | None = None, *, portable: bool | None = None,
                search: bool | None = None, strict: bool | None = None, clean: bool = False,
                jobs: int | None = None, progress: Callable[[str, int, int], None] | None = None,
-               cache_dir: Path | None = None) -> BuildResult:
+               cache_dir: Path | None = None, state_in_memory: bool = False) -> BuildResult:
     """Build the site under `site_dir` into its output folder (or `out_dir`).
 
     `cache_dir` keeps the incremental state elsewhere than `.site-gen-cache/`
     (the dev server builds into a temporary folder with its own cache).
+    `state_in_memory` keeps the incremental state in this process instead of
+    pickling it to the cache after every build (for the long-lived server).
     Raises BuildFailed (every error of the run) or SiteGenError; on any failure
     the output folder is left as it was.
     """
@@ -632,10 +637,12 @@ def build_site(site_dir: Path, out_dir: Path | None = None, *, portable: bool | 
                                           "cache_dir": str(Path(cache_dir).resolve()) if cache_dir else None})
     out = config.output_path
     with build_lock(config.cache_path, "site.yaml"):
-        return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress)
+        return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress,
+                             in_memory=state_in_memory)
 
 
-def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progress) -> BuildResult:
+def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progress,
+                  in_memory: bool = False) -> BuildResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -648,7 +655,12 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     rel_out = os.path.relpath(out, config.root)
     check_output_owner(out, rel_out)
     recover(out)
-    state = BuildState(key=state_key(config)) if clean else load_state(config)
+    if clean:
+        state = BuildState(key=state_key(config))
+    elif in_memory:
+        state = _MEMORY_STATES.get(config.cache_path) or BuildState(key=state_key(config))
+    else:
+        state = load_state(config)
     dirs = theme_dirs(config)
     env = _digest(code_digest(), config.digest_fields(), theme_digest(dirs))
     lap("config")
@@ -727,7 +739,10 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         new_outputs[job.path] = (job.digest, *_stat(out / job.path))
     for rel, digest in list(static_digests.items()) + list(search_files.items()):
         new_outputs[rel] = (digest, *_stat(out / rel))
-    save_state(config, BuildState(state.key, _lean(sources), new_outputs))
+    if in_memory:
+        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs)
+    else:
+        save_state(config, BuildState(state.key, _lean(sources), new_outputs))
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)

@@ -50,7 +50,8 @@ class Builder:
         started = time.perf_counter()
         with self.state.build_lock:
             try:
-                result = build_site(self.site, out_dir=self.output, cache_dir=self.cache, portable=False)
+                result = build_site(self.site, out_dir=self.output, cache_dir=self.cache, portable=False,
+                                    state_in_memory=True)
             except BuildFailed as exc:
                 return self._failed([str(e) for e in exc.errors])
             except SiteGenError as exc:
