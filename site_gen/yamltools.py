@@ -88,15 +88,35 @@ def _reject_aliases(text: str, path: str, line_offset: int) -> None:
         return  # the real parse below reports it with its position
 
 
-def _check_depth(value: Any, path: str, line_offset: int, depth: int = 0) -> None:
+# Characters XML 1.0 cannot carry (C0 controls but tab and line breaks, lone
+# surrogates, U+FFFE/U+FFFF): quoted YAML can write them as escapes, and a
+# page, feed or sitemap holding one is broken or cannot even be encoded.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_text(value: str, keys: list, text: str, path: str, line_offset: int) -> None:
+    bad = _NOT_TEXT.search(value)
+    if bad:
+        line, column = locate(text, keys, line_offset)
+        raise SiteGenError(f"text holds the character U+{ord(bad.group(0)):04X}, which no page can show",
+                           path, line, column, "remove it (quoted YAML writes it as an escape such as \\x01 or \\ud800)")
+
+
+def _check_depth(value: Any, path: str, line_offset: int, depth: int = 0,
+                 text: str = "", keys: list | None = None) -> None:
+    keys = keys or []
     if depth > MAX_DEPTH:
         raise SiteGenError(f"YAML nested deeper than {MAX_DEPTH} levels", path, line_offset + 1, 1)
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_depth(item, path, line_offset, depth + 1)
+    if isinstance(value, str):
+        _check_text(value, keys, text, path, line_offset)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                _check_text(key, keys, text, path, line_offset)
+            _check_depth(item, path, line_offset, depth + 1, text, keys + [key])
     elif isinstance(value, list):
-        for item in value:
-            _check_depth(item, path, line_offset, depth + 1)
+        for index, item in enumerate(value):
+            _check_depth(item, path, line_offset, depth + 1, text, keys + [index])
 
 
 def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
@@ -127,7 +147,7 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
         raise SiteGenError("YAML nested too deeply", path, line_offset + 1, 1) from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise SiteGenError(f"invalid YAML value: {exc}", path, line_offset + 1, 1) from None
-    _check_depth(value, path, line_offset)
+    _check_depth(value, path, line_offset, text=text)
     return value
 
 
