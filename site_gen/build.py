@@ -33,7 +33,7 @@ from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
 from .model import Page, Report, page_from_source, report_from_source, with_body
 from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
-from .render import Renderer, json_bytes, theme_digest, theme_dirs, theme_files
+from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
 log = logging.getLogger("site_gen")
 
@@ -249,7 +249,7 @@ def _nav(archive: Archive) -> dict[str, Any]:
     counts = {y: len(rs) for y, rs in archive.by_year().items()}
     return {
         "nav_sections": [{"key": key, "url": url} for module, key, url in NAV_SECTIONS if module in EXTRA_PAGE_MODULES],
-        "nav_years": [{"year": y, "url": f"{y}/", "count": c} for y, c in counts.items()],
+        "nav_years": [{"year": y, "url": f"{y}/"} for y in counts],
         "nav_pages": [{"title": p.title, "url": p.url} for p in sorted(archive.pages, key=lambda p: (p.order, p.slug))],
     }
 
@@ -334,8 +334,18 @@ def _year_coverage(archive: Archive, year: int) -> dict[str, Any]:
     return {"coverage": year_coverage(archive, year)}
 
 
-def plan_site(archive: Archive, env: str) -> list[Job]:
-    """Every output file of the site with the digest of what it depends on."""
+def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = None) -> list[Job]:
+    """Every output file of the site with the digest of what it depends on.
+
+    `templates` maps a template name to a digest of it and every template it
+    extends, includes or imports ("*": the whole theme), so editing one
+    template re-renders only the pages made with it.
+    """
+    templates = templates or {}
+
+    def tpl(name: str) -> str:
+        return templates.get(name, templates.get("*", ""))
+
     config = archive.config
     links = archive.agency_links
     nav = _nav(archive)
@@ -348,28 +358,35 @@ def plan_site(archive: Archive, env: str) -> list[Job]:
         prev, nxt = neighbours[report.key]
         context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results),
                    links.get(report.agency))
-        jobs.append(Job(f"{report.url}index.html", _digest(env, nav_digest, context), "report", (report.key,)))
+        jobs.append(Job(f"{report.url}index.html", _digest(env, tpl("report.html"), nav_digest, context), "report",
+                        (report.key,)))
         jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
         light = [(r.digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
-        jobs.append(Job(f"{year}/index.html", _digest(env, nav_digest, year, light, _coverage_inputs(archive, year)),
-                        "year", (year,)))
+        jobs.append(Job(f"{year}/index.html", _digest(env, tpl("year.html"), nav_digest, year, light,
+                                                      _coverage_inputs(archive, year)), "year", (year,)))
     for page in archive.pages:
-        jobs.append(Job(f"{page.url}index.html", _digest(env, nav_digest, page.digest), "page", (page.slug,)))
+        jobs.append(Job(f"{page.url}index.html", _digest(env, tpl("page.html"), nav_digest, page.digest), "page",
+                        (page.slug,)))
     all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
     site_digest = _digest(env, nav_digest, all_digests)
+    site_templates = {"home": "index.html", "checks": "checks.html", "sitemap": "sitemap.xml", "feed": "feed.xml"}
     for module_name in EXTRA_PAGE_MODULES:
         module = importlib.import_module(module_name)
         for planned in module.plan(archive):
-            jobs.append(Job(planned.path, _digest(env, nav_digest, planned.inputs), "extra",
+            jobs.append(Job(planned.path, _digest(env, tpl("*"), nav_digest, planned.inputs), "extra",
                             (module_name, planned.kind, planned.args)))
     if config.search:
-        jobs.append(Job("search/index.html", _digest(env, nav_digest), "search_page"))
+        jobs.append(Job("search/index.html", _digest(env, tpl("search.html"), nav_digest), "search_page"))
     for path, kind in (("index.html", "home"), ("checks/index.html", "checks"),
                        ("404.html", "notfound"), ("sitemap.xml", "sitemap"),
                        ("feed.xml", "feed"), ("robots.txt", "robots")):
-        jobs.append(Job(path, site_digest if kind != "notfound" else _digest(env, nav_digest), kind))
+        if kind == "notfound":
+            digest = _digest(env, tpl("404.html"), nav_digest)
+        else:
+            digest = _digest(site_digest, tpl(site_templates[kind]) if kind in site_templates else "")
+        jobs.append(Job(path, digest, kind))
     return jobs
 
 
@@ -662,7 +679,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     else:
         state = load_state(config)
     dirs = theme_dirs(config)
-    env = _digest(code_digest(), config.digest_fields(), theme_digest(dirs))
+    env = _digest(code_digest(), config.digest_fields())
+    templates = template_digests(dirs)
     lap("config")
 
     sources, errors = read_sources(config, state, workers)
@@ -684,7 +702,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 
     archive = Archive(config, sorted(reports, key=lambda r: r.key), sorted(pages, key=lambda p: p.slug), checks)
     archive.agency_links = agency_urls(archive)
-    jobs = plan_site(archive, env)
+    jobs = plan_site(archive, env, templates)
     full = clean or not out.is_dir() or not state.outputs
     planned = {job.path for job in jobs}
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest

@@ -61,14 +61,49 @@ def theme_files(dirs: list[Path], sub: str) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def theme_digest(dirs: list[Path]) -> str:
-    """A hash of every template and static file (for cache keys)."""
-    h = hashlib.sha256()
-    for sub in ("templates", "static"):
-        for rel, path in theme_files(dirs, sub).items():
-            h.update(f"{sub}/{rel}\0".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+def template_digests(dirs: list[Path]) -> dict[str, str]:
+    """Per template, a digest of its source and of every template it extends,
+    includes or imports; "*" is the digest of the whole template set.
+
+    A template that names another through an expression (not a constant)
+    depends on all of them.
+    """
+    from jinja2 import meta
+
+    files = theme_files(dirs, "templates")
+    sources = {name: path.read_bytes() for name, path in files.items()}
+    parser = jinja2.Environment()
+    refs: dict[str, set[str | None]] = {}
+    for name, data in sources.items():
+        try:
+            refs[name] = set(meta.find_referenced_templates(parser.parse(data.decode("utf-8"))))
+        except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
+            refs[name] = {None}
+    whole = hashlib.sha256(b"".join(n.encode() + b"\0" + d for n, d in sorted(sources.items()))).hexdigest()
+    digests: dict[str, str] = {"*": whole}
+
+    def closure(name: str) -> set[str | None]:
+        seen: set[str | None] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            for ref in refs.get(current, ()):
+                if ref not in seen:
+                    seen.add(ref)
+                    if ref is not None:
+                        todo.append(ref)
+        return seen
+
+    for name in sources:
+        deps = closure(name)
+        if None in deps:
+            digests[name] = whole
+            continue
+        h = hashlib.sha256(name.encode() + b"\0" + sources[name])
+        for dep in sorted(d for d in deps if d):
+            h.update(dep.encode() + b"\0" + sources.get(dep, b"<missing>"))
+        digests[name] = h.hexdigest()
+    return digests
 
 
 @lru_cache(maxsize=None)

@@ -101,3 +101,27 @@ def test_clean_ignores_cache(site):
     build(site)
     result = build(site, clean=True)
     assert result.full and len(result.written) > 10
+
+
+def test_template_edit_rerenders_only_pages_made_with_it(site):
+    build(site)
+    from site_gen.render import default_theme_dir
+    override = site / "themes" / "default" / "templates" / "page.html"
+    override.parent.mkdir(parents=True)
+    override.write_text((default_theme_dir() / "templates" / "page.html").read_text(encoding="utf-8")
+                        + "{# edited #}\n", encoding="utf-8")
+    result = build(site)
+    assert not [p for p in result.written if p.endswith("index.html") and p[:4].isdigit()]
+    base = site / "themes" / "default" / "templates" / "base.html"
+    base.write_text((default_theme_dir() / "templates" / "base.html").read_text(encoding="utf-8")
+                    + "{# edited #}\n", encoding="utf-8")
+    result = build(site)
+    assert "2022/a/index.html" in result.written and "2022/index.html" in result.written
+
+
+def test_adding_a_report_leaves_other_years_pages(site):
+    build(site)
+    (site / "content" / "2022" / "c.md").write_text(variant("丙县人民政府", 2022), encoding="utf-8")
+    result = build(site)
+    assert "2022/c/index.html" in result.written and "2022/index.html" in result.written
+    assert "2021/a/index.html" not in result.written
