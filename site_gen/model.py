@@ -265,6 +265,20 @@ def _tags_field(meta, problems) -> tuple[str, ...]:
 
 # --- tables ---------------------------------------------------------------
 
+def value_at(node: Any, path: Iterable[Any]) -> Any:
+    """The value at `path` (keys and list indexes) in a report's table data,
+    or None where the path does not exist."""
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+
 def _check_number(value: Any, keys: list, problems: _Problems) -> None:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return
@@ -391,7 +405,7 @@ def _format_field(meta, year, problems) -> Format | None:
             return format_for_year(year)
         return None
     formats = all_formats()
-    if value not in formats:
+    if not isinstance(value, str) or value not in formats:
         near = difflib.get_close_matches(str(value), list(formats), n=1)
         problems.add(["format"], f"unknown format {value!r}",
                      f"did you mean `{near[0]}`?" if near else "known: " + ", ".join(formats) + ", none")

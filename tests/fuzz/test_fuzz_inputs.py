@@ -79,6 +79,7 @@ def test_split_frontmatter(text):
 @example(b"\xef\xbb\xbf---\nagency: a\nyear: 2022\n---\n")
 @example("---\nagency: 甲\nyear: 2022\n---\n".encode("utf-16"))
 @example(b"---\nagency: \xb1\xa8\n---\n")
+@example(b"---\nagency: a\nyear: 2022\nformat: []\n---\n")
 def test_read_source_and_model_on_any_bytes(data):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.md"
