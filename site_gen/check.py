@@ -14,7 +14,7 @@ from .errors import SiteGenError
 from .model import Report
 
 
-def run_check(site: Path, *, output_format: str = "text", strict: bool = False,
+def run_check(site: Path, *, output_format: str = "text", strict: bool = False, links: bool = False,
               out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Check the archive under `site`; return the exit status (0 ok, 1 invalid)."""
     out = out or sys.stdout
@@ -23,6 +23,8 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False,
     sources, errors = read_sources(config, BuildState(), jobs=1)
     items = [s.item for s in sources.values()]
     errors.extend(check_unique_urls(items))
+    if links:
+        errors.extend(_link_errors(config))
     reports = sorted((i for i in items if isinstance(i, Report)), key=lambda r: r.key)
     results = check_archive(reports)
     warnings = located_failures(reports, results, config.root)
@@ -46,6 +48,15 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False,
     if invalid or (strict and warnings):
         return 1
     return 0
+
+
+def _link_errors(config) -> list[SiteGenError]:
+    from .links import check_links
+    out = config.output_path
+    if not out.is_dir():
+        return [SiteGenError("no built site to check links in", config.output_dir, None, None,
+                             "run `site-gen build` first")]
+    return check_links(config, out)
 
 
 def _as_json(reports: list[Report], results: dict, errors: list[SiteGenError],

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _site_arg(check)
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="arithmetic failures make the exit status 1")
+    check.add_argument("--links", action="store_true",
+                       help="also check that every internal link and asset of the built site resolves")
 
     imp = sub.add_parser("import", help="turn raw published reports (text, HTML, PDF) into sources",
                          description="Read crawler text, row-per-line text, saved HTML pages, pdftotext output "
@@ -122,7 +124,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import run_check
-    return run_check(args.site, output_format=args.format, strict=args.strict)
+    return run_check(args.site, output_format=args.format, strict=args.strict, links=args.links)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
