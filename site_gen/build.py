@@ -31,7 +31,7 @@ from .config import Config, load_config
 from .content import MarkdownRenderer, discover_sources, read_body, read_source
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
-from .model import Page, Report, page_from_source, report_from_source, with_body
+from .model import Page, Report, page_from_source, report_from_source, value_at, with_body
 from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
 from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
@@ -255,15 +255,7 @@ def _nav(archive: Archive) -> dict[str, Any]:
 
 
 def _figure(report: Report, table: str, *path: Any) -> Any:
-    node: Any = report.tables.get(table)
-    for key in path:
-        if isinstance(node, dict):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
+    return value_at(report.tables, (table, *path))
 
 
 def year_rows(reports: list[Report], checks: dict, links: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -558,37 +550,36 @@ def search_entry(report: Report, archive: Archive):
 
 def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
                 progress: Callable[[int], None] | None = None) -> tuple[list[Any], ErrorList]:
-    """Render jobs (in parallel when there are many), writing under `files_root`."""
+    """Render jobs (in parallel when there are many), writing under `files_root`.
+
+    Returns the search entries of the reports rendered and any errors.
+    """
     global _MAKER
     errors = ErrorList()
     entries: list[Any] = []
     base = str(files_root)
-    if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
-        _MAKER = maker
-        import multiprocessing
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]
-            for future in futures:
-                batch = future.result()
-                for path, extra in batch:
-                    if isinstance(extra, SiteGenError):
-                        errors.add(extra)
-                    elif extra is not None:
-                        entries.append(extra)
-                if progress:
-                    progress(len(batch))
-        _MAKER = None
-    else:
-        _MAKER = maker
-        for batch in _chunks(jobs, 32):
-            for path, extra in _make_batch(batch, base):
-                if isinstance(extra, SiteGenError):
-                    errors.add(extra)
-                elif extra is not None:
-                    entries.append(extra)
-            if progress:
-                progress(len(batch))
+
+    def collect(batch: list[tuple[str, Any]]) -> None:
+        for _, extra in batch:
+            if isinstance(extra, SiteGenError):
+                errors.add(extra)
+            elif extra is not None:
+                entries.append(extra)
+        if progress:
+            progress(len(batch))
+
+    _MAKER = maker
+    try:
+        if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+            import multiprocessing
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]:
+                    collect(future.result())
+        else:
+            for batch in _chunks(jobs, 32):
+                collect(_make_batch(batch, base))
+    finally:
         _MAKER = None
     return entries, errors
 

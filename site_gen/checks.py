@@ -15,7 +15,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 from .errors import SiteGenError
 from .formats import Format, TableSpec
-from .model import Report
+from .model import Report, value_at
 
 PASS, FAIL, NA = "pass", "fail", "na"
 RULES = {
@@ -89,18 +89,6 @@ def flatten(tables: dict) -> dict[Path, Any]:
 
     walk(tables, ())
     return flat
-
-
-def _value(tables: dict, path: Path) -> Any:
-    node: Any = tables
-    for key in path:
-        if isinstance(node, dict):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
 
 
 def _num(value: Any) -> str:
@@ -252,8 +240,8 @@ def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
         return []
     results = []
     for index, column in enumerate(fmt.tables["requests"].columns):
-        this = _value(current.tables, ("requests", "carried_over", index))
-        last = _value(previous.tables, ("requests", "carried_forward", index))
+        this = value_at(current.tables, ("requests", "carried_over", index))
+        last = value_at(previous.tables, ("requests", "carried_forward", index))
         scope = f"三、{column.label}"
         path = ("requests", "carried_over", index)
         this_text = f"{current.year}年 上年结转 {_num(this) if this is not None else '空白'}"

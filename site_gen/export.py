@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 from .figures import FIGURES, RATES, TABLES, report_figures
 from .formats import all_formats
 from .grid import format_number
-from .model import Report
+from .model import Report, value_at
 
 BOM = "\ufeff"
 META_COLUMNS = ("agency", "year", "slug", "url", "title", "published", "level", "kind", "region",
@@ -56,14 +56,7 @@ def flat_columns(table: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
 
 
 def _stored(table: Any, path: tuple[Any, ...]) -> str:
-    node = table
-    for key in path:
-        if isinstance(node, dict):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return ""
+    node = value_at(table, path)
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         return ""
     return format_number(node)

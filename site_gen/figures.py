@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from .grid import format_number
-from .model import Report
+from .model import Report, value_at
 
 TABLES = ("requests", "review_litigation", "proactive")
 TOTAL = 6  # the 总计 column of the requests table
@@ -136,17 +136,6 @@ RATES: dict[str, tuple[Rate, ...]] = {
 HEADLINE = {"requests": "new_received", "review_litigation": "review_total", "proactive": "admin_penalty"}
 
 
-def _get(node: Any, path: tuple[Any, ...]) -> Any:
-    for key in path:
-        if isinstance(node, dict):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
-
-
 def exact_sum(values: list[int | float]) -> int | float:
     """Sum without float noise: 0.1 + 0.2 is 0.3, ints stay ints."""
     if all(isinstance(v, int) for v in values):
@@ -181,7 +170,7 @@ def figure_value(report: Report, figure: KeyFigure) -> Value:
     path = figure.path_for(report.format)
     if path is None:
         return Value(None, NOT_IN_FORMAT)
-    node = _get(table, path)
+    node = value_at(table, path)
     if figure.derived:
         return _subtotal(node)
     return Value(node) if _number(node) else Value(None, BLANK)

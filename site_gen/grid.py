@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from .formats import Block, Column, Row, TableSpec
+from .model import value_at
 
 ValuePath = tuple[Any, ...]
 
@@ -61,19 +62,8 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
-def _get(data: Any, path: Iterable[Any]) -> Any:
-    for key in path:
-        if isinstance(data, dict):
-            data = data.get(key)
-        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
-            data = data[key]
-        else:
-            return None
-    return data
-
-
 def _value_cell(table: dict, key: str, path: ValuePath, headers: list[str], colspan: int = 1) -> Cell:
-    value = _get(table, path[1:])
+    value = value_at(table, path[1:])
     return Cell(format_number(value), colspan=colspan, headers=" ".join(headers),
                 classes=["num", "null"] if value is None else ["num"], path=path, value=value)
 
