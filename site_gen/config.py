@@ -44,7 +44,12 @@ class Config:
 
     @property
     def output_path(self) -> Path:
-        return (self.root / self.output_dir).resolve()
+        # The folder itself is not resolved: a symbolic link there must stay
+        # visible so the build refuses to write through it.
+        path = self.root / self.output_dir
+        if path.name in ("", ".", ".."):
+            return path.resolve()
+        return path.parent.resolve() / path.name
 
     @property
     def cache_path(self) -> Path:
