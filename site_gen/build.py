@@ -155,15 +155,25 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def read_sources(config: Config, state: BuildState, jobs: int) -> tuple[dict[str, SourceState], ErrorList]:
+def scan_sources(config: Config) -> list[tuple[str, Path, os.stat_result]]:
+    """(display path, path, stat) of every source, in a stable order."""
+    root = config.root
+    found = []
+    for path in discover_sources(config.content_path):
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        found.append((rel, path, path.stat()))
+    return found
+
+
+def read_sources(config: Config, state: BuildState, jobs: int,
+                 scanned: list[tuple[str, Path, os.stat_result]] | None = None
+                 ) -> tuple[dict[str, SourceState], ErrorList]:
     """Every source as a light model item, re-parsing only files that changed."""
     root = config.root
     pages_dir = config.content_path / PAGES_DIR
     found: dict[str, SourceState] = {}
     todo: list[tuple[str, Path, os.stat_result]] = []
-    for path in discover_sources(config.content_path):
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-        st = path.stat()
+    for rel, path, st in scanned if scanned is not None else scan_sources(config):
         old = state.sources.get(rel)
         if old and old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
             found[rel] = old
@@ -663,18 +673,24 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     rel_out = os.path.relpath(out, config.root)
     check_output_owner(out, rel_out)
     recover(out)
+    dirs = theme_dirs(config)
+    env = _digest(code_digest(), config.digest_fields())
+    templates = template_digests(dirs)
+    scanned = scan_sources(config)
+    fingerprint = _fingerprint(config, env, templates, dirs, scanned, out)
+    if not clean and not in_memory:
+        done = _unchanged_build(config, out, fingerprint, timings)
+        if done is not None:
+            return done
     if clean:
         state = BuildState(key=state_key(config))
     elif in_memory:
         state = _MEMORY_STATES.get(config.cache_path) or BuildState(key=state_key(config))
     else:
         state = load_state(config)
-    dirs = theme_dirs(config)
-    env = _digest(code_digest(), config.digest_fields())
-    templates = template_digests(dirs)
     lap("config")
 
-    sources, errors = read_sources(config, state, workers)
+    sources, errors = read_sources(config, state, workers, scanned)
     items = [s.item for s in sources.values()]
     reports = [i for i in items if isinstance(i, Report)]
     pages = [i for i in items if isinstance(i, Page)]
@@ -755,8 +771,69 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)
+    if not in_memory:
+        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned, out), result)
     lap("state")
     return result
+
+
+FINGERPRINT_FILE = "fingerprint.json"
+
+
+def _output_listing(out: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime) of every file under the output folder."""
+    listing = []
+    todo = [out]
+    while todo:
+        folder = todo.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(Path(entry.path))
+            else:
+                st = entry.stat(follow_symlinks=False)
+                listing.append((os.path.relpath(entry.path, out), st.st_size, st.st_mtime_ns))
+    return sorted(listing)
+
+
+def _fingerprint(config: Config, env: str, templates: dict[str, str], dirs: list[Path],
+                 scanned: list[tuple[str, Path, os.stat_result]], out: Path) -> str:
+    """Everything a build reads, by name, size and time, and everything it
+    wrote: equal fingerprints mean a build would change nothing."""
+    agencies = config.root / config.agencies_file
+    data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
+    static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
+    sources = [(rel, st.st_size, st.st_mtime_ns) for rel, _, st in scanned]
+    return _digest(env, templates, static, data_files, sources, _output_listing(out) if out.is_dir() else None)
+
+
+def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict) -> BuildResult | None:
+    """The result of the last build when nothing it read or wrote has changed
+    since (a no-op rebuild then costs a walk of the sources and the output)."""
+    try:
+        saved = json.loads((config.cache_path / FINGERPRINT_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if saved.get("fingerprint") != fingerprint or saved.get("key") != state_key(config):
+        return None
+    warnings = [SiteGenError(w["message"], w["path"], w["line"]) for w in saved["warnings"]]
+    if config.strict and warnings:
+        raise BuildFailed(warnings)
+    return BuildResult(out, reports=saved["reports"], pages=saved["pages"], unchanged=saved["outputs"],
+                       warnings=warnings, failing_checks=len(warnings), timings=timings, full=False)
+
+
+def _save_fingerprint(config: Config, fingerprint: str, result: BuildResult) -> None:
+    data = {"key": state_key(config), "fingerprint": fingerprint, "reports": result.reports,
+            "pages": result.pages, "outputs": result.unchanged + len(result.written),
+            "warnings": [{"message": w.message, "path": w.path, "line": w.line} for w in result.warnings]}
+    path = config.cache_path / FINGERPRINT_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
 
 
 def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:

@@ -115,7 +115,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"{warning} (warning)", file=sys.stderr)
     if not args.quiet:
-        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()) or "nothing changed since the last build"
         print(f"built {result.reports} reports, {result.pages} pages into {result.output}: "
               f"{len(result.written)} files written, {result.unchanged} unchanged, {len(result.removed)} removed, "
               f"{result.failing_checks} failing checks in {time.perf_counter() - started:.2f}s ({stages})")

@@ -83,9 +83,21 @@ def test_template_edit_rerenders_pages(site, tmp_path):
 def test_damaged_cache_is_ignored(site, tmp_path):
     build(site)
     (site / ".site-gen-cache" / "state.pickle").write_bytes(b"\x80\x05garbage")
+    (site / ".site-gen-cache" / "fingerprint.json").write_text("{not json", encoding="utf-8")
     result = build(site)
     assert result.full
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_noop_fast_path_notices_any_change(site):
+    build(site)
+    assert build(site).timings == {}  # nothing read beyond file names and times
+    (site / "output" / "2022" / "a" / "report.json").unlink()
+    result = build(site)
+    assert result.written == ["2022/a/report.json"]
+    (site / "agencies.yaml").write_text("- name: 甲县人民政府\n  level: county\n  kind: government\n",
+                                        encoding="utf-8")
+    assert build(site).timings != {}
 
 
 def test_output_file_changed_by_hand_is_restored(site):
