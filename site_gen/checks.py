@@ -8,7 +8,6 @@ they never change one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple, Sequence

@@ -6,7 +6,6 @@ a hint, and the exit status is non-zero; tracebacks only with --debug.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys

@@ -6,7 +6,7 @@ unknown keys are reported with the nearest known key as a hint.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 

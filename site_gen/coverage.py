@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import BuildFailed, ErrorList, SiteGenError
+from .errors import ErrorList, SiteGenError
 from .model import KINDS, LEVELS, Report
 from .yamltools import load_yaml, locate
 

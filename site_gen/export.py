@@ -23,7 +23,8 @@ from typing import Any, Iterable, Iterator
 from .figures import FIGURES, RATES, TABLES, report_figures
 from .formats import all_formats
 from .grid import format_number
-from .model import Report, value_at
+from .checks import flatten
+from .model import Report
 
 BOM = "\ufeff"
 META_COLUMNS = ("agency", "year", "slug", "url", "title", "published", "level", "kind", "region",
@@ -55,11 +56,11 @@ def flat_columns(table: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     return tuple(seen.items())
 
 
-def _stored(table: Any, path: tuple[Any, ...]) -> str:
-    node = value_at(table, path)
+def _figure_text(node: Any) -> str:
+    """A stored figure as CSV text; anything that is not a number is empty."""
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         return ""
-    return format_number(node)
+    return str(node) if isinstance(node, int) else format_number(node)
 
 
 def _meta(report: Report) -> list[str]:
@@ -84,8 +85,11 @@ def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]
     yield [*META_COLUMNS, f"{table}.present", *(name for name, _ in cols)]
     for report in reports:
         data = report.tables.get(table)
-        yield [*_meta(report), "true" if data is not None else "false",
-               *(_stored(data, path) if data is not None else "" for _, path in cols)]
+        if data is None:
+            yield [*_meta(report), "false", *("" for _ in cols)]
+            continue
+        flat = flatten(data)
+        yield [*_meta(report), "true", *(_figure_text(flat.get(path)) for _, path in cols)]
 
 
 def encode_csv(rows: Iterable[list[str]]) -> bytes:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
-from .formats import Block, Column, Row, TableSpec
+from .formats import Block, Row, TableSpec
 from .model import value_at
 
 ValuePath = tuple[Any, ...]

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from .charts import Point, bin_values, chart_data, distribution_chart, trend_chart
 from .checks import FAIL, NA, PASS
-from .figures import (FIGURES, HEADLINE, RATES, TABLES, KeyFigure, RateValue, ReportFigures, Value, exact_sum,
+from .figures import (FIGURES, HEADLINE, RATES, TABLES, RateValue, ReportFigures, Value, exact_sum,
                       report_figures)
 from .grid import format_number
 from .model import LEVELS, Report, make_slug

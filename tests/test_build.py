@@ -1,8 +1,6 @@
 """End-to-end builds of small sites, asserted on parsed output."""
 from __future__ import annotations
 
-import os
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest

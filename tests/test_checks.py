@@ -1,7 +1,6 @@
 """Arithmetic rules: pass, fail and not assessable, with exact messages."""
 from __future__ import annotations
 
-import pytest
 
 from site_gen.checks import FAIL, NA, PASS, check_archive, check_continuity, check_report, summarize
 from site_gen.content import read_source

@@ -1,7 +1,6 @@
 """`site-gen new`: a skeleton that builds at once and never overwrites a file."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,6 @@
 """tables.js in a real Chromium: sorting and filtering update the rows and the URL."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

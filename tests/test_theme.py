@@ -3,7 +3,6 @@ context, self-containment, table markup for screen readers, languages."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
