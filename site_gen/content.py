@@ -26,6 +26,9 @@ MAX_FRONTMATTER_CHARS = 256 * 1024
 # quadratically; these bounds keep the worst accepted body to about a second.
 MAX_MARKDOWN_NESTING = 32
 MAX_BODY_CHARS = 1_000_000    # a long report's text is under 100,000
+MAX_BODY_LINES = 20_000       # Markdown costs per element: list items, table rows and cells
+MAX_TABLE_CELLS = 40_000      # counted as `|` characters
+MAX_HTML_SCAN = 40_000_000    # `<` x body length: Python-Markdown's HTML parser rescans the rest of the text
 MAX_INLINE_WORK = 4_000_000   # per block: weighted inline-markup characters x block length
 MAX_INLINE_WORK_TOTAL = 20_000_000
 FRONTMATTER_FENCE = "---"
@@ -224,12 +227,31 @@ def _inline_units(lines: list[str], first: int) -> Iterator[tuple[int, str]]:
     yield from flush()
 
 
+def _nth_index(text: str, char: str, n: int) -> int:
+    index = -1
+    for _ in range(n + 1):
+        index = text.index(char, index + 1)
+    return index
+
+
 def check_markdown_limits(body: str, rel: str, first_line: int) -> None:
     """Refuse a body that would make Markdown rendering recurse or crawl."""
     if len(body) > MAX_BODY_CHARS:
         raise SiteGenError(f"the text is {len(body):,} characters; the limit is {MAX_BODY_CHARS:,}",
                            rel, first_line, 1, "a report's text is far shorter; split or trim the file")
     lines = body.split("\n")
+    if len(lines) > MAX_BODY_LINES:
+        raise SiteGenError(f"the text has {len(lines):,} lines; the limit is {MAX_BODY_LINES:,}",
+                           rel, first_line + MAX_BODY_LINES, 1, "a report's text is far shorter; split or trim the file")
+    if body.count("|") > MAX_TABLE_CELLS:
+        at = first_line + body[: _nth_index(body, "|", MAX_TABLE_CELLS)].count("\n")
+        raise SiteGenError(f"more than {MAX_TABLE_CELLS:,} table cells (`|`) in the text", rel, at, 1,
+                           "the report's tables belong in the frontmatter `tables:`")
+    opened = body.count("<")
+    if opened * len(body) > MAX_HTML_SCAN:
+        raise SiteGenError(f"too many `<` ({opened:,}) in {len(body):,} characters to render safely", rel,
+                           first_line + body[: body.index("<")].count("\n"), 1,
+                           "write a literal < as &lt;, or split the file")
     for number, line in enumerate(lines, first_line):
         if _nesting(line) > MAX_MARKDOWN_NESTING:
             raise SiteGenError(f"Markdown nested deeper than {MAX_MARKDOWN_NESTING} levels (quotes or lists)",
