@@ -694,6 +694,10 @@ def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> Search
     store, mirror = _SourceStore(cache / "docs"), cache / "index"
     state_path = cache / "state.json"
     state = _load_state(state_path)
+    # The cache is about to change; until this build finishes, no state means
+    # "rebuild from scratch", so a build killed midway never leaves a state
+    # that disagrees with the cached documents.
+    state_path.unlink(missing_ok=True)
     hashes = state.get("hashes", {}) if state.get("version") == FORMAT_VERSION else {}
     metas, changed = _scan(entries, store, hashes)
     shards = shard_count(len(metas))

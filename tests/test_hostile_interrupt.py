@@ -90,11 +90,7 @@ def test_killed_builds_leave_old_or_new_files_and_next_build_is_clean(archives, 
         # a later run may have finished before the kill: then it is the new site
     run_build(site)
     built = files(site / "output")
-    # The search cache is not yet kill-safe (see the xfail test below): compare
-    # the search index only once that is fixed.
-    skip = ("search/",) if not SEARCH_CACHE_KILL_SAFE else ()
-    assert {k: v for k, v in built.items() if not k.startswith(skip)} == \
-        {k: v for k, v in new.items() if not k.startswith(skip)}
+    assert built == new
 
 
 KILL_IN_SEARCH = """
@@ -108,13 +104,8 @@ search._scan = killed
 from site_gen.cli import main
 sys.exit(main(["build", "--quiet", "--jobs", "1", sys.argv[1]]))
 """
-SEARCH_CACHE_KILL_SAFE = False
 
 
-@pytest.mark.xfail(strict=True, reason="search.py's _scan saves new documents into .site-gen-cache/search/docs before "
-                   "state.json is saved: after a kill in between, the next build takes the new documents for the "
-                   "old ones, never removes their old postings and writes a wrong search index. Fix: "
-                   "state_path.unlink(missing_ok=True) right after _load_state in search._build.")
 def test_build_killed_while_patching_the_search_cache(archives, tmp_path):
     root, old, new, duration = archives
     site = tmp_path / "site"

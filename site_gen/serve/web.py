@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 RESERVED = "/__site-gen__/"
 POLL_SECONDS = 20.0
-MAX_HANDLERS = 64
+MAX_HANDLERS = 256  # connections served at once; more wait in the listen queue
 MAX_POLLERS = 32
 HOLD_SECONDS = 60.0
 
@@ -284,7 +284,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server_version = "site-gen"
     sys_version = ""
-    timeout = 30  # a client that stops sending does not keep a slot for ever
+    timeout = 10  # a client that stops sending does not keep a slot for ever
     server: "DevServer"
 
     def do_GET(self) -> None:
