@@ -93,6 +93,7 @@ class PlannedFile:
     kind: str
     args: tuple = ()
     inputs: Any = None
+    template: str | None = "*"  # the template it is made with; "*" any, None none (data files)
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ class Archive:
         return result
 
 
-def _checks_digest(results: list[CheckResult]) -> str:
+def checks_digest(results: list[CheckResult]) -> str:
     """What of a report's check results can change its pages: every non-passing
     result in full, the passing ones by rule and scope."""
     parts = [f"{r.rule}|{r.status}|{r.scope}" + (f"|{r.message}" if r.status != PASS else "") for r in results]
@@ -358,7 +359,7 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     for report in archive.reports:
         results = archive.checks.get(report.key, [])
         prev, nxt = neighbours[report.key]
-        context = (report.digest, _report_summary(prev), _report_summary(nxt), _checks_digest(results),
+        context = (report.digest, _report_summary(prev), _report_summary(nxt), checks_digest(results),
                    links.get(report.agency))
         jobs.append(Job(f"{report.url}index.html", _digest(env, tpl("report.html"), nav_digest, context), "report",
                         (report.key,)))
@@ -377,7 +378,8 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     for module_name in EXTRA_PAGE_MODULES:
         module = importlib.import_module(module_name)
         for planned in module.plan(archive):
-            jobs.append(Job(planned.path, _digest(env, tpl("*"), nav_digest, planned.inputs), "extra",
+            look = "" if planned.template is None else tpl(planned.template)
+            jobs.append(Job(planned.path, _digest(env, look, nav_digest, planned.inputs), "extra",
                             (module_name, planned.kind, planned.args)))
     if config.search:
         jobs.append(Job("search/index.html", _digest(env, tpl("search.html"), nav_digest), "search_page"))

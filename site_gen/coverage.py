@@ -235,7 +235,7 @@ def plan(archive: Any) -> Iterable[Any]:
     load_agencies(archive.config)  # report a broken file before anything is rendered
     for year in archive.years():
         yield PlannedFile(f"coverage/{year}/index.html", "coverage", (year,),
-                          ["coverage", year, archive.years(), coverage_inputs(archive, year)])
+                          ["coverage", year, archive.years(), coverage_inputs(archive, year)], "coverage.html")
 
 
 def make(kind: str, args: tuple, archive: Any, render, renderer) -> bytes:

@@ -148,19 +148,20 @@ def year_json(reports: list[Report], table: str, year: int, t: Any) -> bytes:
 def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     from .tables import index
-    everything = [(r.digest, [c.as_dict() for c in archive.checks.get(r.key, [])])
+    from .build import checks_digest
+    everything = [(r.digest, checks_digest(archive.checks.get(r.key, [])))
                   for r in sorted(archive.reports, key=lambda r: r.key)]
-    yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything])
+    yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything], None)
     digests = [r.digest for r in sorted(archive.reports, key=lambda r: r.key)]
     for table in TABLES:
-        yield PlannedFile(f"data/{table}.csv", "table_csv", (table,), ["table_csv", table, digests])
+        yield PlannedFile(f"data/{table}.csv", "table_csv", (table,), ["table_csv", table, digests], None)
     for year, reports in index(archive).by_year.items():
         light = [r.digest for r in reports]
         for table in TABLES:
             yield PlannedFile(f"tables/{table}/{year}/data.csv", "year_csv", (table, year),
-                              ["year_csv", table, year, light])
+                              ["year_csv", table, year, light], None)
             yield PlannedFile(f"tables/{table}/{year}/data.json", "year_json", (table, year),
-                              ["year_json", table, year, light])
+                              ["year_json", table, year, light], None)
 
 
 def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> bytes:

@@ -295,18 +295,20 @@ def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     idx = index(archive)
     years = sorted(idx.by_year)
-    yield PlannedFile("tables/index.html", "tables_index", (), ["tables_index", {y: len(rs) for y, rs in idx.by_year.items()}])
+    yield PlannedFile("tables/index.html", "tables_index", (), ["tables_index", {y: len(rs) for y, rs in idx.by_year.items()}],
+                      "tables_index.html")
     for table in TABLES:
         for year, reports in idx.by_year.items():
             inputs = ["table", table, year, years, _digests(reports), [idx.slugs[r.agency] for r in reports]]
             for page in range(1, page_count(len(reports)) + 1):
-                yield PlannedFile(table_url(table, year, page) + "index.html", "table", (table, year, page), inputs)
+                yield PlannedFile(table_url(table, year, page) + "index.html", "table", (table, year, page), inputs,
+                                  "table.html")
     agency_list = [(a, idx.slugs[a], [r.year for r in rs], rs[-1].level, rs[-1].kind, rs[-1].region)
                    for a, rs in idx.agencies.items()]
-    yield PlannedFile("agencies/index.html", "agencies_index", (), ["agencies_index", agency_list])
+    yield PlannedFile("agencies/index.html", "agencies_index", (), ["agencies_index", agency_list], "agencies.html")
     for agency, reports in idx.agencies.items():
         yield PlannedFile(f"agencies/{idx.slugs[agency]}/index.html", "agency", (agency,),
-                          ["agency", agency, _digests(reports), _r5(archive, reports)])
+                          ["agency", agency, _digests(reports), _r5(archive, reports)], "agency.html")
 
 
 def make(kind: str, args: tuple, archive: Any, render: Callable[..., bytes], renderer: Any) -> bytes:
