@@ -96,11 +96,45 @@ def encode_csv(rows: Iterable[list[str]]) -> bytes:
     return (BOM + "".join(_csv_lines(rows))).encode("utf-8")
 
 
+# Archive-wide files are remade whole when one report changes; a long-lived
+# process (the dev server) keeps each report's encoded line, keyed by what it
+# is made from, so a rebuild re-encodes only the reports that changed.
+_LINES: dict[tuple, str] = {}
+_LINES_MAX = 400_000
+
+
+def _remember(key: tuple, make: Any) -> str:
+    line = _LINES.get(key)
+    if line is None:
+        if len(_LINES) >= _LINES_MAX:
+            _LINES.clear()
+        line = _LINES[key] = make()
+    return line
+
+
+def table_csv(reports: Iterable[Report], table: str) -> bytes:
+    """`data/<table>.csv`: the header and one line per report."""
+    rows = table_csv_rows([], table)
+    header = "".join(_csv_lines([next(rows)]))
+    lines = [_remember(("csv", table, r.digest, r.source_path), lambda r=r: "".join(_csv_lines(_row_of(r, table))))
+             for r in reports]
+    return (BOM + header + "".join(lines)).encode("utf-8")
+
+
+def _row_of(report: Report, table: str) -> list[list[str]]:
+    return list(table_csv_rows([report], table))[1:]
+
+
 def reports_json(archive: Any) -> bytes:
     """All reports as a JSON array, one report per line."""
-    from .build import report_json
-    parts = [json.dumps(report_json(r, archive.checks.get(r.key, [])), ensure_ascii=False, sort_keys=True)
-             for r in sorted(archive.reports, key=lambda r: r.key)]
+    from .build import checks_digest, report_json
+
+    def line(r: Report) -> str:
+        results = archive.checks.get(r.key, [])
+        return _remember(("json", r.digest, r.source_path, checks_digest(results)),
+                         lambda: json.dumps(report_json(r, results), ensure_ascii=False, sort_keys=True))
+
+    parts = [line(r) for r in sorted(archive.reports, key=lambda r: r.key)]
     return ("[\n" + ",\n".join(parts) + "\n]\n").encode("utf-8")
 
 
@@ -171,7 +205,7 @@ def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> by
     if kind == "table_csv":
         (table,) = args
         reports = sorted(archive.reports, key=lambda r: (r.agency, r.year, r.slug))
-        return encode_csv(table_csv_rows(reports, table))
+        return table_csv(reports, table)
     table, year = args
     reports = index(archive).by_year[year]
     if kind == "year_csv":
