@@ -21,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -106,10 +107,12 @@ class Job:
     args: tuple = ()
 
 
+@lru_cache(maxsize=1)
 def code_digest() -> str:
     """A fingerprint of site-gen's own code and data files (names, sizes and
     modification times), so an upgraded or edited site-gen never reuses pages
-    made by another version."""
+    made by another version.  Taken once per process: it describes the code
+    that is running."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
     for path in sorted(package.rglob("*")):
@@ -858,6 +861,11 @@ def _stat(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
+# Search text of each report by (url, source digest), kept by a long-lived
+# process (the dev server) so a rebuild needs no disk read for unchanged reports.
+_SEARCH_TEXTS: dict[tuple[str, str | None], str] = {}
+
+
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
                   out: Path, full: bool) -> tuple[dict[str, str], list[str]]:
     """Index every report for search; stage only index files that changed.
@@ -873,6 +881,10 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
     for report in archive.reports:
         if report.url in have:
             continue
+        text = _SEARCH_TEXTS.get((report.url, report.digest))
+        if text is not None:
+            entries.append(search_entry(replace(report, text=text), archive))
+            continue
         stored = cached_entry(cache, report.url)
         if stored is not None and stored.text:
             entries.append(search_entry(replace(report, text=stored.text), archive))
@@ -880,6 +892,11 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
             body, body_line = read_body(config.root / report.source_path, report.source_path, report.digest)
             entries.append(search_entry(with_body(report, body, body_line, maker.md), archive))
     entries.sort(key=lambda e: e.id)
+    digests = {r.url: r.digest for r in archive.reports}
+    if len(_SEARCH_TEXTS) > 2 * len(entries) + 1000:
+        _SEARCH_TEXTS.clear()
+    for entry in entries:
+        _SEARCH_TEXTS[(entry.id, digests.get(entry.id))] = entry.text
     published = config.cache_path / "search-out"
     stats = write_search_index(entries, published, cache)
     staged = list(stats.files) if full else list(stats.changed)

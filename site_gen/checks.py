@@ -295,6 +295,11 @@ def failures(results: list[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.status == FAIL]
 
 
+# Source lines of failed checks by (file, digest, cell): a long-lived process
+# (the dev server) locates each failure once.
+_LINES: dict[tuple, int] = {}
+
+
 def located_failures(reports: Iterable[Report], checks: dict, root: Any = None) -> list[SiteGenError]:
     """Every failed check as a warning located at its source line.
 
@@ -303,6 +308,9 @@ def located_failures(reports: Iterable[Report], checks: dict, root: Any = None) 
     found = []
     for report in reports:
         for result in failures(checks.get(report.key, [])):
-            line, _ = report.locate(["tables", *result.anchor], root)
+            key = (report.source_path, report.digest, result.anchor)
+            line = _LINES.get(key)
+            if line is None:
+                line = _LINES[key] = report.locate(["tables", *result.anchor], root)[0]
             found.append(SiteGenError(result.message, report.source_path, line))
     return sorted(found, key=SiteGenError.sort_key)

@@ -66,12 +66,18 @@ def template_digests(dirs: list[Path]) -> dict[str, str]:
     includes or imports; "*" is the digest of the whole template set.
 
     A template that names another through an expression (not a constant)
-    depends on all of them.
+    depends on all of them.  Remembered per set of files (names, sizes, times).
     """
+    files = theme_files(dirs, "templates")
+    stamp = tuple((name, str(path), path.stat().st_size, path.stat().st_mtime_ns) for name, path in files.items())
+    return _template_digests(stamp)
+
+
+@lru_cache(maxsize=8)
+def _template_digests(stamp: tuple) -> dict[str, str]:
     from jinja2 import meta
 
-    files = theme_files(dirs, "templates")
-    sources = {name: path.read_bytes() for name, path in files.items()}
+    sources = {name: Path(path).read_bytes() for name, path, _, _ in stamp}
     parser = jinja2.Environment()
     refs: dict[str, set[str | None]] = {}
     for name, data in sources.items():
