@@ -682,8 +682,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     env = _digest(code_digest(), config.digest_fields())
     templates = template_digests(dirs)
     scanned = scan_sources(config)
-    fingerprint = _fingerprint(config, env, templates, dirs, scanned, out)
     if not clean and not in_memory:
+        fingerprint = _fingerprint(config, env, templates, dirs, scanned, out)
         done = _unchanged_build(config, out, fingerprint, timings)
         if done is not None:
             return done
