@@ -586,11 +586,16 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
     _MAKER = maker
     try:
         if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+            import gc
             import multiprocessing
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]:
-                    collect(future.result())
+            gc.freeze()  # workers inherit the archive; keep the collector from copying its pages
+            try:
+                with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                    for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]:
+                        collect(future.result())
+            finally:
+                gc.unfreeze()
         else:
             for batch in _chunks(jobs, 32):
                 collect(_make_batch(batch, base))
