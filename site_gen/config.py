@@ -57,7 +57,8 @@ class Config:
 
     def digest_fields(self) -> dict[str, Any]:
         """Settings that change rendered output (for cache keys)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("root", "cache_dir", "output_dir")}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("root", "cache_dir", "output_dir", "strict")}
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {

@@ -137,3 +137,18 @@ def test_adding_a_report_leaves_other_years_pages(site):
     result = build(site)
     assert "2022/c/index.html" in result.written and "2022/index.html" in result.written
     assert "2021/a/index.html" not in result.written
+
+
+def test_noop_fast_path_keeps_warnings_and_strict(site):
+    bad = site / "content" / "2022" / "b.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace(
+        "admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}",
+        "admin_review: {upheld: 1, corrected: 0, other: 0, pending: 0, total: 0}"), encoding="utf-8")
+    first = build(site)
+    again = build(site)
+    assert again.timings == {} and [str(w) for w in again.warnings] == [str(w) for w in first.warnings]
+    assert len(again.warnings) == 1
+    from site_gen.errors import BuildFailed
+    with pytest.raises(BuildFailed) as info:
+        build(site, strict=True)  # --strict does not change pages: still the no-op path
+    assert [str(e) for e in info.value.errors] == [str(w) for w in first.warnings]
