@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from . import __version__
 from .checks import (FAIL, NA, PASS, RULES, CheckResult, check_archive, check_report, failures, located_failures,
-                     summarize)
+                     pack_checks, summarize, unpack_checks)
 from .config import Config, load_config
 from .content import MarkdownRenderer, discover_sources, read_body, read_source
 from .errors import BuildFailed, ErrorList, SiteGenError
@@ -54,7 +54,7 @@ class SourceState:
     mtime_ns: int
     size: int
     item: Report | Page
-    checks: list[CheckResult] | None = None  # single-report rules, cached with the item
+    checks: Any = None  # single-report rule results (packed in the on-disk cache)
 
 
 @dataclass
@@ -709,8 +709,9 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     lap("read")
 
     for entry in sources.values():
-        if isinstance(entry.item, Report) and entry.checks is None:
-            entry.checks = check_report(entry.item)
+        if isinstance(entry.item, Report):
+            entry.checks = check_report(entry.item) if entry.checks is None else \
+                unpack_checks(entry.item, entry.checks)
     checks = check_archive(reports, {e.item.key: e.checks for e in sources.values() if e.checks is not None})
     warnings = located_failures(reports, checks, config.root)
     if config.strict and warnings:
@@ -852,13 +853,13 @@ def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:
     without their terms and cells (only results that did not pass are shown
     in detail; a page that needs more re-runs the checks of its report)."""
     return {rel: SourceState(s.mtime_ns, s.size, replace(s.item, meta_text="") if isinstance(s.item, Report)
-                             else s.item, _lean_checks(s.checks)) for rel, s in sources.items()}
+                             else s.item, _lean_checks(s.item, s.checks)) for rel, s in sources.items()}
 
 
-def _lean_checks(results: list[CheckResult] | None) -> list[CheckResult] | None:
-    if results is None:
-        return None
-    return [r if r.status != PASS else r._replace(cells=(), left=(), right=(), note="通过") for r in results]
+def _lean_checks(report: Report | Page, results: list[CheckResult] | None) -> Any:
+    if results is None or not isinstance(report, Report):
+        return results
+    return pack_checks(report, results)
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .build import check_unique_urls, load_state, read_sources
-from .checks import FAIL, NA, PASS, check_archive, located_failures
+from .checks import FAIL, NA, PASS, check_archive, located_failures, unpack_checks
 from .config import load_config
 from .errors import SiteGenError
 from .model import Report
@@ -29,7 +29,8 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False, 
     if links:
         errors.extend(_link_errors(config))
     reports = sorted((i for i in items if isinstance(i, Report)), key=lambda r: r.key)
-    known = {s.item.key: s.checks for s in sources.values() if isinstance(s.item, Report) and s.checks}
+    known = {s.item.key: unpack_checks(s.item, s.checks) for s in sources.values()
+             if isinstance(s.item, Report) and s.checks is not None}
     results = check_archive(reports, known)
     warnings = located_failures(reports, results, config.root)
     counts = {PASS: 0, FAIL: 0, NA: 0}

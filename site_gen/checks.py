@@ -125,6 +125,10 @@ def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[t
                        tuple((label, v) for (label, _), v in zip(right, rvals)))
 
 
+def _r0_scope(key: str, spec: TableSpec) -> str:
+    return f"{_TABLE_SECTION[key]}、{spec.title.split('、', 1)[-1]}"
+
+
 def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]:
     results = []
     for key, spec in fmt.tables.items():
@@ -150,7 +154,7 @@ def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]
                     if column.type != "signed" else not isinstance(value, float)
                 if not ok:
                     bad.append((f"{short_label(slot.labels[-1])} {short_label(column.label)} {_num(value)}", path))
-        scope = f"{_TABLE_SECTION[key]}、{spec.title.split('、', 1)[-1]}"
+        scope = _r0_scope(key, spec)
         if bad:
             results.append(CheckResult("R0", FAIL, scope, tuple(p for _, p in bad), bad[0][1],
                                        note="不是非负整数：" + "；".join(t for t, _ in bad)))
@@ -229,6 +233,44 @@ def check_report(report: Report) -> list[CheckResult]:
     if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
         results += _evaluate(_review_equations(fmt.tables["review_litigation"]), flat)
     return results
+
+
+def check_plan(report: Report) -> list[tuple[str, str]]:
+    """(rule, scope) of every result `check_report` gives, in its order."""
+    fmt = report.format_spec()
+    if fmt is None or not report.tables:
+        return []
+    plan = [("R0", _r0_scope(key, spec)) for key, spec in fmt.tables.items() if key in report.tables]
+    if "requests" in fmt.tables and "requests" in report.tables:
+        plan += [(rule, scope) for rule, scope, _, _ in _requests_equations(fmt.tables["requests"])]
+    if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
+        plan += [(rule, scope) for rule, scope, _, _ in _review_equations(fmt.tables["review_litigation"])]
+    return plan
+
+
+PackedChecks = tuple[str, tuple[CheckResult, ...]]
+
+
+def pack_checks(report: Report, results: list[CheckResult]) -> PackedChecks | list[CheckResult]:
+    """A report's results for the build cache: one letter per result, and in
+    full only those that did not pass (they are the ones shown in detail).
+
+    Falls back to the full list if the results do not follow `check_plan`.
+    """
+    if [(r.rule, r.scope) for r in results] != check_plan(report):
+        return list(results)
+    statuses = "".join("p" if r.status == PASS else "x" for r in results)
+    return statuses, tuple(r for r in results if r.status != PASS)
+
+
+def unpack_checks(report: Report, packed: PackedChecks | list[CheckResult]) -> list[CheckResult]:
+    """The results `pack_checks` kept; passing ones without terms or cells."""
+    if isinstance(packed, list):
+        return packed
+    statuses, issues = packed
+    others = iter(issues)
+    return [CheckResult(rule, PASS, scope, (), (), note="通过") if status == "p" else next(others)
+            for (rule, scope), status in zip(check_plan(report), statuses)]
 
 
 def check_continuity(current: Report, previous: Report) -> list[CheckResult]:

@@ -134,3 +134,17 @@ def test_failing_report_builds_with_flags(make_site):
     assert len(rows) == 1 and rows[0].find_all("td")[2].get_text() == "R4.1"
     ok = soup(site / "output" / "2022" / "liangshan-xiang" / "index.html")
     assert ok.select("td.flag") == []
+
+
+def test_packed_results_keep_what_pages_show(tmp_path):
+    from site_gen.checks import check_plan, pack_checks, unpack_checks
+    report = make_report(tmp_path, **{"admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
+                                      "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}"})
+    results = check_report(report)
+    assert [(r.rule, r.scope) for r in results] == check_plan(report)
+    packed = pack_checks(report, results)
+    assert len(packed[1]) == 1  # only the failure is kept in full
+    restored = unpack_checks(report, packed)
+    assert [(r.rule, r.status, r.scope) for r in restored] == [(r.rule, r.status, r.scope) for r in results]
+    assert [r.message for r in restored if r.status != PASS] == [r.message for r in results if r.status != PASS]
+    assert summarize(restored) == summarize(results)
