@@ -132,27 +132,25 @@ def _digest(*parts: Any) -> str:
 
 # --- reading sources ----------------------------------------------------------
 
-def _parse_light(path: Path, root: Path, pages_dir: Path) -> Report | Page | SiteGenError:
-    """Parse one source's frontmatter (no Markdown) into a light model item."""
+def _parse_light(path: Path, root: Path, pages_dir: Path, trusted_html: bool) -> Report | Page | list[SiteGenError]:
+    """Parse one source into a light model item, or the list of its errors.
+
+    A report's body is left for its page's render; a plain page is small and
+    rendered here once.
+    """
     try:
         src = read_source(path, root)
         if pages_dir in path.parents:
-            return page_from_source(src, MarkdownRenderer())
+            return page_from_source(src, MarkdownRenderer(trusted_html))
         return report_from_source(src, None)
     except SiteGenError as exc:
-        return exc
+        return [exc]
     except BuildFailed as exc:
-        return exc.errors[0] if len(exc.errors) == 1 else _Many(exc.errors)
+        return exc.errors
 
 
-class _Many(SiteGenError):
-    def __init__(self, errors):
-        object.__setattr__(self, "errors", errors)
-        super().__init__("several errors", errors[0].path)
-
-
-def _parse_batch(items: list[tuple[str, str, str]]) -> list[Any]:
-    return [_parse_light(Path(p), Path(r), Path(d)) for p, r, d in items]
+def _parse_batch(items: list[tuple[str, str, str, bool]]) -> list[Any]:
+    return [_parse_light(Path(p), Path(r), Path(d), trusted) for p, r, d, trusted in items]
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -184,17 +182,15 @@ def read_sources(config: Config, state: BuildState, jobs: int,
         else:
             todo.append((rel, path, st))
     errors = ErrorList()
-    args = [(str(p), str(root), str(pages_dir)) for _, p, _ in todo]
+    args = [(str(p), str(root), str(pages_dir), config.trusted_html) for _, p, _ in todo]
     if len(todo) >= PARALLEL_THRESHOLD and jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             results = [r for batch in pool.map(_parse_batch, _chunks(args, 64)) for r in batch]
     else:
         results = _parse_batch(args)
     for (rel, _, st), result in zip(todo, results):
-        if isinstance(result, _Many):
-            errors.extend(result.errors)
-        elif isinstance(result, SiteGenError):
-            errors.add(result)
+        if isinstance(result, list):
+            errors.extend(result)
         else:
             found[rel] = SourceState(st.st_mtime_ns, st.st_size, result)
     return dict(sorted(found.items())), errors
@@ -408,6 +404,7 @@ class PageMaker:
         self.md = MarkdownRenderer(archive.config.trusted_html)
         self._by_key = {r.key: r for r in archive.reports}
         self._neighbours = archive.neighbours()
+        self._pages = {p.slug: p for p in archive.pages}
 
     def make(self, job: Job) -> tuple[bytes, Any]:
         """Return the file's bytes and anything the caller collects (search entry)."""
@@ -457,10 +454,8 @@ class PageMaker:
                                          (self.renderer.t("site.year_title", year=year), f"{year}/")]), None
 
     def _page(self, job: Job):
-        page = next(p for p in self.archive.pages if p.slug == job.args[0])
-        src = read_source(self.archive.config.root / page.source_path, self.archive.config.root)
-        full = page_from_source(src, self.md)
-        return self._render("page.html", job, page=full, canonical=page.url,
+        page = self._pages[job.args[0]]
+        return self._render("page.html", job, page=page, canonical=page.url,
                             breadcrumbs=[(self.renderer.t("site.home"), ""), (page.title, page.url)]), None
 
     def _latest(self) -> list[Report]:
@@ -610,7 +605,9 @@ _MEMORY_STATES: dict[Path, BuildState] = {}
 
 
 def state_key(config: Config) -> str:
-    return _digest(__version__, STATE_VERSION, sys.version_info[:2], str(config.root))
+    """What cached parse results depend on beyond the files themselves
+    (plain pages are cached rendered, with or without trusted HTML)."""
+    return _digest(__version__, STATE_VERSION, sys.version_info[:2], str(config.root), config.trusted_html)
 
 
 def load_state(config: Config) -> BuildState:

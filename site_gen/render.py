@@ -259,7 +259,3 @@ def to_json_script(value: Any) -> Markup:
 def json_bytes(value: Any) -> bytes:
     """Deterministic compact JSON for data files (the C encoder: no indent)."""
     return (json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def iter_sorted(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
-    return sorted(items, key=key)

@@ -102,21 +102,45 @@ def _check_text(value: str, keys: list, text: str, path: str, line_offset: int) 
                            path, line, column, "remove it (quoted YAML writes it as an escape such as \\x01 or \\ud800)")
 
 
-def _check_depth(value: Any, path: str, line_offset: int, depth: int = 0,
-                 text: str = "", keys: list | None = None) -> None:
-    keys = keys or []
+def _check_depth(value: Any, path: str, line_offset: int, text: str = "") -> None:
+    """Refuse values nested deeper than MAX_DEPTH and text no page can show.
+
+    Runs on every source, so the walk allocates nothing; text is only looked
+    at when the YAML could hold such a character (raw, or as a backslash
+    escape), and located by a second, keyed walk only when one is found.
+    """
+    look_at_text = "\\" in text or _NOT_TEXT.search(text) is not None
+    if _has_bad_text(value, 0, path, line_offset, look_at_text):
+        _locate_bad_text(value, [], text, path, line_offset)
+
+
+def _has_bad_text(value: Any, depth: int, path: str, line_offset: int, look_at_text: bool) -> bool:
     if depth > MAX_DEPTH:
         raise SiteGenError(f"YAML nested deeper than {MAX_DEPTH} levels", path, line_offset + 1, 1)
+    if isinstance(value, str):
+        return look_at_text and _NOT_TEXT.search(value) is not None
+    found = False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found |= look_at_text and isinstance(key, str) and _NOT_TEXT.search(key) is not None
+            found |= _has_bad_text(item, depth + 1, path, line_offset, look_at_text)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _has_bad_text(item, depth + 1, path, line_offset, look_at_text)
+    return found
+
+
+def _locate_bad_text(value: Any, keys: list, text: str, path: str, line_offset: int) -> None:
     if isinstance(value, str):
         _check_text(value, keys, text, path, line_offset)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str):
                 _check_text(key, keys, text, path, line_offset)
-            _check_depth(item, path, line_offset, depth + 1, text, keys + [key])
+            _locate_bad_text(item, keys + [key], text, path, line_offset)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_depth(item, path, line_offset, depth + 1, text, keys + [index])
+            _locate_bad_text(item, keys + [index], text, path, line_offset)
 
 
 def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:

@@ -152,3 +152,16 @@ def test_noop_fast_path_keeps_warnings_and_strict(site):
     with pytest.raises(BuildFailed) as info:
         build(site, strict=True)  # --strict does not change pages: still the no-op path
     assert [str(e) for e in info.value.errors] == [str(w) for w in first.warnings]
+
+
+def test_trusted_html_setting_reaches_cached_plain_pages(site):
+    (site / "content" / "pages").mkdir()
+    (site / "content" / "pages" / "about.md").write_text(
+        "---\ntitle: 关于\n---\n<span class=\"x\" onclick=\"go()\">说明</span>\n", encoding="utf-8")
+    build(site)
+    page = site / "output" / "about" / "index.html"
+    assert "onclick" not in page.read_text(encoding="utf-8")
+    settings = site / "site.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "trusted_html: true\n", encoding="utf-8")
+    build(site)
+    assert 'onclick="go()"' in page.read_text(encoding="utf-8")
