@@ -19,6 +19,16 @@ from .errors import BuildFailed, SiteGenError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _site_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("site", nargs="?", default=".", type=Path,
                         help="the archive folder holding site.yaml and content/ (default: .)")
@@ -42,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-search", action="store_true", help="skip the search index for a quicker build")
     build.add_argument("--strict", action="store_true", help="fail when any arithmetic check fails")
     build.add_argument("--clean", action="store_true", help="ignore the build cache and rebuild everything")
-    build.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    build.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     build.add_argument("--quiet", action="store_true", help="print errors only")
 
     check = sub.add_parser("check", help="validate sources and check their arithmetic without writing the site",

@@ -105,3 +105,10 @@ def test_help_texts_name_every_command():
     for command in ("build", "check", "import", "serve"):
         assert command in result.stdout
     assert "--portable" in run_cli("build", "--help").stdout
+
+
+def test_bad_jobs_is_a_usage_error_not_a_crash(make_site):
+    site = make_site({}, with_seed=True)
+    result = run_cli("build", str(site), "--jobs", "-1")
+    assert result.returncode == 2 and "--jobs: must be 1 or more" in result.stderr
+    assert "Traceback" not in result.stderr and not (site / "output").exists()
