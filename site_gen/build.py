@@ -44,7 +44,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 1
+STATE_VERSION = 2
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"
 
@@ -362,16 +362,16 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
                    links.get(report.agency))
         jobs.append(Job(f"{report.url}index.html", _digest(env, tpl("report.html"), nav_digest, context), "report",
                         (report.key,)))
-        jobs.append(Job(f"{report.url}report.json", _digest(env, report.digest, context[3]), "report_json",
+        jobs.append(Job(f"{report.url}report.json", _digest(env, report.meta_digest, context[3]), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
-        light = [(r.digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
+        light = [(r.meta_digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
         jobs.append(Job(f"{year}/index.html", _digest(env, tpl("year.html"), nav_digest, year, light,
                                                       _coverage_inputs(archive, year)), "year", (year,)))
     for page in archive.pages:
         jobs.append(Job(f"{page.url}index.html", _digest(env, tpl("page.html"), nav_digest, page.digest), "page",
                         (page.slug,)))
-    all_digests = [(r.digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
+    all_digests = [(r.meta_digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
     site_digest = _digest(env, nav_digest, all_digests)
     site_templates = {"home": "index.html", "checks": "checks.html", "sitemap": "sitemap.xml", "feed": "feed.xml"}
     for module_name in EXTRA_PAGE_MODULES:

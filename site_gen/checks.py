@@ -350,7 +350,7 @@ def located_failures(reports: Iterable[Report], checks: dict, root: Any = None) 
     found = []
     for report in reports:
         for result in failures(checks.get(report.key, [])):
-            key = (report.source_path, report.digest, result.anchor)
+            key = (report.source_path, report.meta_digest, result.anchor)
             line = _LINES.get(key)
             if line is None:
                 line = _LINES[key] = report.locate(["tables", *result.anchor], root)[0]

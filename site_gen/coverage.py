@@ -223,7 +223,7 @@ def year_coverage(archive: Any, year: int) -> dict[str, Any]:
 def coverage_inputs(archive: Any, year: int) -> list[Any]:
     """What a page showing the coverage of `year` depends on (for plan digests)."""
     agencies = load_agencies(archive.config)
-    light = [(r.digest, r.agency, r.published.isoformat() if r.published else None, r.level, r.kind)
+    light = [(r.meta_digest, r.agency, r.published.isoformat() if r.published else None, r.level, r.kind)
              for r in archive.reports if r.year == year]
     return [agencies.digest, sorted(light, key=str)]
 

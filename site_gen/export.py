@@ -116,7 +116,7 @@ def table_csv(reports: Iterable[Report], table: str) -> bytes:
     """`data/<table>.csv`: the header and one line per report."""
     rows = table_csv_rows([], table)
     header = "".join(_csv_lines([next(rows)]))
-    lines = [_remember(("csv", table, r.digest, r.source_path), lambda r=r: "".join(_csv_lines(_row_of(r, table))))
+    lines = [_remember(("csv", table, r.meta_digest, r.source_path), lambda r=r: "".join(_csv_lines(_row_of(r, table))))
              for r in reports]
     return (BOM + header + "".join(lines)).encode("utf-8")
 
@@ -131,7 +131,7 @@ def reports_json(archive: Any) -> bytes:
 
     def line(r: Report) -> str:
         results = archive.checks.get(r.key, [])
-        return _remember(("json", r.digest, r.source_path, checks_digest(results)),
+        return _remember(("json", r.meta_digest, r.source_path, checks_digest(results)),
                          lambda: json.dumps(report_json(r, results), ensure_ascii=False, sort_keys=True))
 
     parts = [line(r) for r in sorted(archive.reports, key=lambda r: r.key)]
@@ -183,14 +183,14 @@ def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     from .tables import index
     from .build import checks_digest
-    everything = [(r.digest, checks_digest(archive.checks.get(r.key, [])))
+    everything = [(r.meta_digest, checks_digest(archive.checks.get(r.key, [])))
                   for r in sorted(archive.reports, key=lambda r: r.key)]
     yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything], None)
-    digests = [r.digest for r in sorted(archive.reports, key=lambda r: r.key)]
+    digests = [r.meta_digest for r in sorted(archive.reports, key=lambda r: r.key)]
     for table in TABLES:
         yield PlannedFile(f"data/{table}.csv", "table_csv", (table,), ["table_csv", table, digests], None)
     for year, reports in index(archive).by_year.items():
-        light = [r.digest for r in reports]
+        light = [r.meta_digest for r in reports]
         for table in TABLES:
             yield PlannedFile(f"tables/{table}/{year}/data.csv", "year_csv", (table, year),
                               ["year_csv", table, year, light], None)

@@ -6,6 +6,8 @@ them; nothing here ever changes a number.
 """
 from __future__ import annotations
 
+import hashlib
+
 import datetime as dt
 import difflib
 import re
@@ -65,6 +67,10 @@ class Report:
     sections: list[ReportSection]
     text: str
     meta_text: str = field(repr=False, default="")
+    # A digest of the path and frontmatter only: what every page that does not
+    # show the prose depends on (tables, year, agency pages, data exports), so
+    # a prose edit leaves them alone.
+    meta_digest: str = ""
 
     @property
     def url(self) -> str:
@@ -500,8 +506,14 @@ def report_from_source(src: SourceFile, md: MarkdownRenderer | None) -> Report:
     assert agency and year and slug
     title = title or f"{agency}{year}年政府信息公开工作年度报告"
     light = Report(src.rel, src.digest, slug, year, agency, title, published, level, kind, region,
-                   fmt.id if fmt else None, lang, source, tags, tables, [], "", src.meta_text)
+                   fmt.id if fmt else None, lang, source, tags, tables, [], "", src.meta_text,
+                   meta_digest(src.rel, src.meta_text))
     return with_body(light, src.body, src.body_line, md) if md else light
+
+
+def meta_digest(rel: str, meta_text: str) -> str:
+    """The digest of a report's path and frontmatter (see Report.meta_digest)."""
+    return hashlib.sha256(f"{rel}\0{meta_text}".encode("utf-8")).hexdigest()
 
 
 def with_body(report: Report, body: str, body_line: int, md: MarkdownRenderer) -> Report:

@@ -284,7 +284,7 @@ def agencies_list(archive: Any, t: Translate) -> list[dict[str, Any]]:
 # --- planning and making ---------------------------------------------------------------------
 
 def _digests(reports: Iterable[Report]) -> list[str]:
-    return [r.digest for r in reports]
+    return [r.meta_digest for r in reports]
 
 
 def _r5(archive: Any, reports: Iterable[Report]) -> list[Any]:

@@ -54,6 +54,31 @@ def test_edit_rewrites_only_what_it_touches_and_equals_clean(site, tmp_path):
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
 
 
+def test_prose_edit_leaves_pages_that_do_not_show_prose(site, tmp_path):
+    build(site)
+    path = site / "content" / "2022" / "b.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n只改正文，不改数据。\n", encoding="utf-8")
+    result = build(site)
+    pages = sorted(p for p in result.written if not p.startswith("search/"))
+    assert pages == ["2022/b/index.html"]
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_figure_edit_reaches_year_table_agency_and_data_files(site, tmp_path):
+    build(site)
+    path = site / "content" / "2022" / "b.md"
+    text = path.read_text(encoding="utf-8")
+    assert "results_total:" in text
+    path.write_text(text.replace("title:", "region: 乙县\ntitle:", 1) if "region:" not in text
+                    else text.replace("region:", "region: 改", 1), encoding="utf-8")
+    result = build(site)
+    for expected in ("2022/b/index.html", "2022/b/report.json", "2022/index.html", "data/reports.json",
+                     "data/requests.csv", "tables/requests/2022/index.html"):
+        assert expected in result.written
+    assert "2021/a/index.html" not in result.written and "2021/index.html" not in result.written
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
 def test_add_and_remove_reports(site, tmp_path):
     build(site)
     (site / "content" / "2023").mkdir()
