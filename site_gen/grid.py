@@ -8,7 +8,7 @@ cell is shown blank, never as 0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -38,19 +38,81 @@ class Cell:
         return self.path is not None and self.value is None
 
 
-@dataclass
 class Grid:
-    key: str
-    title: str
-    head: list[list[Cell]]
-    body: list[list[Cell]]
-    unit: str | None = None
+    """One report's table in its format's official grid.
+
+    `head` and `body` are rows of cells (made on first use: a template that
+    prints the cells one by one gets them as before); `render.Renderer.grid_rows`
+    prints the same markup straight from the skeleton, which is laid out once
+    per table format and label script and filled here with the report's
+    figures and flags.
+    """
+
+    def __init__(self, key: str, title: str, head: list[list[Cell]] | None = None,
+                 body: list[list[Cell]] | None = None, unit: str | None = None, *,
+                 skeleton: "Skeleton | None" = None, data: dict | None = None,
+                 flags: dict[ValuePath, list[str]] | None = None):
+        self.key = key
+        self.title = title
+        self.unit = unit
+        self.skeleton = skeleton
+        self.data = data if data is not None else {}
+        self.flags = flags or {}
+        if skeleton is None:
+            self._head: list[list[Cell]] | None = head if head is not None else []
+            self._body: list[list[Cell]] | None = body if body is not None else []
+        else:
+            self._head, self._body = head, body
+
+    @property
+    def materialized(self) -> bool:
+        """Whether the cells were handed out (and could have been changed since)."""
+        return self._head is not None or self._body is not None
+
+    @property
+    def head(self) -> list[list[Cell]]:
+        if self._head is None:
+            self._head = [[_copy(c) for c in row] for row in self.skeleton.head]  # type: ignore[union-attr]
+        return self._head
+
+    @head.setter
+    def head(self, rows: list[list[Cell]]) -> None:
+        self._head = rows
+
+    @property
+    def body(self) -> list[list[Cell]]:
+        if self._body is None:
+            self._body = [[self._fill(c) for c in row] for row in self.skeleton.body]  # type: ignore[union-attr]
+        return self._body
+
+    @body.setter
+    def body(self, rows: list[list[Cell]]) -> None:
+        self._body = rows
+
+    def _fill(self, cell: Cell) -> Cell:
+        if cell.path is None:
+            return _copy(cell)
+        return value_cell(cell, value_at(self.data, cell.path[1:]), self.flags.get(cell.path))
 
     def value_cells(self) -> Iterable[Cell]:
         for row in self.body:
             for cell in row:
                 if cell.path is not None:
                     yield cell
+
+
+def _copy(cell: Cell) -> Cell:
+    return replace(cell, classes=list(cell.classes), flags=list(cell.flags))
+
+
+def value_cell(slot: Cell, value: Any, rules: list[str] | None) -> Cell:
+    """A value cell of the skeleton filled with a figure (and the rules it fails)."""
+    cell = Cell(format_number(value), colspan=slot.colspan, headers=slot.headers,
+                classes=["num", "null"] if value is None else ["num"], path=slot.path, value=value)
+    if rules:
+        cell.flags = rules
+        cell.classes.append("flag")
+    return cell
 
 
 def format_number(value: Any) -> str:
@@ -217,29 +279,57 @@ def _s2t():
     return opencc.OpenCC("s2t")
 
 
-def layout_table(spec: TableSpec, data: dict, flags: dict[ValuePath, list[str]] | None = None,
-                 convert: Callable[[str], str] | None = None) -> Grid:
-    """The official grid of one table; `flags` marks cells of failed rules and
-    `convert` rewrites the printed labels (into the report's own script)."""
+@dataclass(eq=False)
+class Skeleton:
+    """The grid of one table format with the printed labels and no figures:
+    the same for every report of that format and script.  Value cells carry
+    their path, `headers` and colspan; their text is filled per report."""
+
+    key: str
+    title: str
+    head: list[list[Cell]]
+    body: list[list[Cell]]
+    unit: str | None
+
+
+_SKELETONS: dict[tuple[int, Any], tuple[TableSpec, Skeleton]] = {}
+
+
+def skeleton(spec: TableSpec, convert: Callable[[str], str] | None = None) -> Skeleton:
+    """The skeleton of a table format, laid out once per spec and `convert`."""
+    cache_key = (id(spec), convert)
+    cached = _SKELETONS.get(cache_key)
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    made = _make_skeleton(spec, convert)
+    if len(_SKELETONS) >= 256:
+        _SKELETONS.clear()
+    _SKELETONS[cache_key] = (spec, made)
+    return made
+
+
+def _make_skeleton(spec: TableSpec, convert: Callable[[str], str] | None) -> Skeleton:
     prefix = f"t-{spec.key.replace('_', '-')}"
     if spec.layout == "matrix":
-        grid = _matrix(spec, data, prefix)
+        grid = _matrix(spec, {}, prefix)
     elif spec.layout == "blocks":
-        grid = _blocks(spec, data, prefix)
+        grid = _blocks(spec, {}, prefix)
     else:
-        grid = _groups(spec, data, prefix)
+        grid = _groups(spec, {}, prefix)
     units = {c.unit for c in spec.columns if c.unit} | {c.unit for b in spec.blocks for c in b.columns if c.unit}
-    grid.unit = "、".join(sorted(units)) or None
+    title = grid.title
     if convert:
-        grid.title = convert(grid.title)
+        title = convert(title)
         for row in grid.head + grid.body:
             for cell in row:
                 if cell.header:
                     cell.text = convert(cell.text)
-    if flags:
-        for cell in grid.value_cells():
-            rules = flags.get(cell.path)
-            if rules:
-                cell.flags = rules
-                cell.classes.append("flag")
-    return grid
+    return Skeleton(spec.key, title, grid.head, grid.body, "、".join(sorted(units)) or None)
+
+
+def layout_table(spec: TableSpec, data: dict, flags: dict[ValuePath, list[str]] | None = None,
+                 convert: Callable[[str], str] | None = None) -> Grid:
+    """The official grid of one table; `flags` marks cells of failed rules and
+    `convert` rewrites the printed labels (into the report's own script)."""
+    skel = skeleton(spec, convert)
+    return Grid(skel.key, skel.title, unit=skel.unit, skeleton=skel, data=data, flags=flags)

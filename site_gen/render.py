@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import jinja2
 import yaml
@@ -23,6 +23,8 @@ from markupsafe import Markup, escape
 
 from .config import Config
 from .errors import SiteGenError
+from .grid import format_number, value_cell
+from .model import value_at
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MESSAGES_DIR = PACKAGE_DIR / "messages"
@@ -149,6 +151,11 @@ def make_href(root: str, portable: bool) -> Callable[[str], str]:
     return href
 
 
+class GridRows(NamedTuple):
+    head: Markup
+    body: Markup
+
+
 @dataclass(frozen=True)
 class Rendered:
     path: str
@@ -172,9 +179,12 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(t=self.t, site=config, format_date=self.date, to_json=to_json_script,
-                                row_html=self.row_html)
+                                row_html=self.row_html, grid_rows=self.grid_rows)
         self.env.filters["date"] = self.date
         self.common = common
+        self._blank_html = f'<span class="visually-hidden">{escape(self.t("report.blank"))}</span>'
+        self._flag_note = str(escape(self.t("report.flag_note")))
+        self._grid_plans: dict[Any, tuple] = {}
 
     def t(self, key: str, **values: Any) -> str:
         text = self.messages.get(key, key)
@@ -182,35 +192,111 @@ class Renderer:
 
     def row_html(self, cells: Iterable[Any]) -> Markup:
         """The markup of a row of grid cells (see grid.Cell), every text escaped."""
-        blank = escape(self.t("report.blank"))
-        flag_note = escape(self.t("report.flag_note"))
-        parts = []
-        for c in cells:
-            tag = "th" if c.header else "td"
-            attrs = []
-            if c.id:
-                attrs.append(f' id="{escape(c.id)}"')
-            if c.rowspan > 1:
-                attrs.append(f' rowspan="{c.rowspan}"')
-            if c.colspan > 1:
-                attrs.append(f' colspan="{c.colspan}"')
-            if c.scope:
-                attrs.append(f' scope="{escape(c.scope)}"')
-            if c.headers:
-                attrs.append(f' headers="{escape(c.headers)}"')
-            if c.classes:
-                attrs.append(f' class="{escape(" ".join(c.classes))}"')
-            if c.path is not None:
-                attrs.append(f' data-key="{escape(".".join(map(str, c.path)))}"')
-            note_id = escape("-".join(map(str, c.path)) + "-flag") if c.flags else ""
-            if c.flags:
-                attrs.append(f' tabindex="0" aria-describedby="{note_id}"')
-            body = f'<span class="visually-hidden">{blank}</span>' if c.is_null else str(escape(c.text))
-            if c.flags:
-                body += (f'<span class="flag-mark" aria-hidden="true">⚠</span><span class="flag-note" '
-                         f'role="tooltip" id="{note_id}">{flag_note}：{escape("、".join(c.flags))}</span>')
-            parts.append(f"<{tag}{''.join(attrs)}>{body}</{tag}>")
-        return Markup("".join(parts))
+        cell_html = self._cell_html
+        return Markup("".join([cell_html(c) for c in cells]))
+
+    def _cell_html(self, c: Any) -> str:
+        """One grid cell's markup: `<th>`/`<td>` with its attributes, the figure
+        (or the hidden word for a blank) and the note of the rules it fails."""
+        return self._open_tag(c) + self._cell_body(c) + ("</th>" if c.header else "</td>")
+
+    @staticmethod
+    def _open_tag(c: Any) -> str:
+        attrs = ["<th" if c.header else "<td"]
+        if c.id:
+            attrs.append(f' id="{escape(c.id)}"')
+        if c.rowspan > 1:
+            attrs.append(f' rowspan="{c.rowspan}"')
+        if c.colspan > 1:
+            attrs.append(f' colspan="{c.colspan}"')
+        if c.scope:
+            attrs.append(f' scope="{escape(c.scope)}"')
+        if c.headers:
+            attrs.append(f' headers="{escape(c.headers)}"')
+        if c.classes:
+            attrs.append(f' class="{escape(" ".join(c.classes))}"')
+        if c.path is not None:
+            attrs.append(f' data-key="{escape(".".join(map(str, c.path)))}"')
+        if c.flags:
+            attrs.append(f' tabindex="0" aria-describedby="{escape("-".join(map(str, c.path)) + "-flag")}"')
+        attrs.append(">")
+        return "".join(attrs)
+
+    def _cell_body(self, c: Any) -> str:
+        body = self._blank_html if c.is_null else str(escape(c.text))
+        if c.flags:
+            note_id = escape("-".join(map(str, c.path)) + "-flag")
+            body += (f'<span class="flag-mark" aria-hidden="true">⚠</span><span class="flag-note" '
+                     f'role="tooltip" id="{note_id}">{self._flag_note}：{escape("、".join(c.flags))}</span>')
+        return body
+
+    def grid_rows(self, grid: Any) -> GridRows:
+        """A grid's rows as markup, `head` and `body`: each row `    <tr>…</tr>`
+        and a line break, the same markup as `row_html` per row.  Made from the
+        grid's skeleton (see grid.Skeleton): the label cells are printed once
+        per table format, only the figures per report."""
+        if grid.skeleton is None or grid.materialized:
+            return GridRows(self._rows_markup(grid.head), self._rows_markup(grid.body))
+        plan = self._grid_plans.get(grid.skeleton)
+        if plan is None:
+            if len(self._grid_plans) >= 64:
+                self._grid_plans.clear()
+            plan = self._grid_plans[grid.skeleton] = self._grid_plan(grid.skeleton)
+        head, row_paths, items = plan
+        data, flags = grid.data, grid.flags
+        nodes = [value_at(data, p) for p in row_paths]
+        out: list[str] = []
+        append = out.append
+        for item in items:
+            if item.__class__ is str:
+                append(item)
+                continue
+            node_index, last, pre, null_html, slot = item
+            node = nodes[node_index]
+            if node.__class__ is list:
+                value = node[last] if isinstance(last, int) and 0 <= last < len(node) else None
+            elif node.__class__ is dict:
+                value = node.get(last)
+            else:
+                value = value_at(node, (last,))
+            if flags and flags.get(slot.path):
+                append(self._cell_html(value_cell(slot, value, flags[slot.path])))
+            elif value is None:
+                append(null_html)
+            elif value.__class__ is int:
+                append(pre + str(value) + "</td>")
+            else:
+                append(pre + str(escape(format_number(value))) + "</td>")
+        return GridRows(head, Markup("".join(out)))
+
+    def _rows_markup(self, rows: Iterable[Iterable[Any]]) -> Markup:
+        cell_html = self._cell_html
+        return Markup("".join(["    <tr>" + "".join([cell_html(c) for c in row]) + "</tr>\n" for row in rows]))
+
+    def _grid_plan(self, skel: Any) -> tuple[Markup, list[tuple], list[Any]]:
+        """The constant markup of a skeleton, and a slot per figure."""
+        head = self._rows_markup(skel.head)
+        row_paths: dict[tuple, int] = {}
+        items: list[Any] = []
+        text: list[str] = []
+        for row in skel.body:
+            text.append("    <tr>")
+            for cell in row:
+                if cell.path is None:
+                    text.append(self._cell_html(cell))
+                    continue
+                if text:
+                    items.append("".join(text))
+                    text = []
+                row_path = tuple(cell.path[1:-1])
+                index = row_paths.setdefault(row_path, len(row_paths))
+                plain = value_cell(cell, 0, None)
+                null = value_cell(cell, None, None)
+                items.append((index, cell.path[-1], self._open_tag(plain), self._cell_html(null), cell))
+            text.append("</tr>\n")
+        if text:
+            items.append("".join(text))
+        return head, list(row_paths), items
 
     def date(self, value: dt.date | None) -> str:
         return format_date(value, self.config.language)
