@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import __version__
-from .checks import (FAIL, NA, PASS, RULES, CheckResult, check_archive, check_report, failures, located_failures,
-                     pack_checks, summarize, unpack_checks)
+from .checks import (FAIL, NA, PASS, RULES, ArchiveChecks, CheckResult, check_archive, check_report, failures,
+                     located_failures, pack_checks, summarize)
 from .config import Config, load_config
-from .content import MarkdownRenderer, discover_sources, read_body, read_source
+from .content import MarkdownRenderer, read_body, read_source
+from .content import scan_sources as content_scan
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
 from .model import Page, Report, page_from_source, report_from_source, value_at, with_body
-from .output import FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
+from .output import MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
 from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
 log = logging.getLogger("site_gen")
@@ -53,8 +54,8 @@ PAGES_DIR = "pages"
 class SourceState:
     mtime_ns: int
     size: int
-    item: Report | Page
-    checks: Any = None  # single-report rule results (packed in the on-disk cache)
+    item: Report | Page  # reports with their tables packed (Report.packed)
+    checks: Any = None  # single-report rule results, packed (checks.pack_checks)
 
 
 @dataclass
@@ -64,6 +65,10 @@ class BuildState:
     key: str = ""
     sources: dict[str, SourceState] = field(default_factory=dict)
     outputs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    # R5 results by the frontmatter digests of both reports; source lines of
+    # failed checks by (file, frontmatter digest, cell).
+    continuity: dict[tuple[str, str], list] = field(default_factory=dict)
+    lines: dict[tuple, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,21 +137,29 @@ def _digest(*parts: Any) -> str:
 
 # --- reading sources ----------------------------------------------------------
 
-def _parse_light(path: Path, root: Path, pages_dir: Path, trusted_html: bool) -> Report | Page | list[SiteGenError]:
-    """Parse one source into a light model item, or the list of its errors.
+def _parse_light(path: Path, root: Path, pages_dir: Path, trusted_html: bool
+                 ) -> tuple[Report | Page, Any, dict] | list[SiteGenError]:
+    """Parse one source into (light model item, packed check results, source
+    lines of its failures), or the list of its errors.
 
     A report's body is left for its page's render; a plain page is small and
-    rendered here once.
+    rendered here once. The single-report checks run here, in the worker
+    that has the tables decoded and the frontmatter text at hand; the report
+    goes back with its tables packed.
     """
     try:
         src = read_source(path, root)
         if pages_dir in path.parents:
-            return page_from_source(src, MarkdownRenderer(trusted_html))
-        return report_from_source(src, None)
+            return page_from_source(src, MarkdownRenderer(trusted_html)), None, {}
+        report = report_from_source(src, None)
     except SiteGenError as exc:
         return [exc]
     except BuildFailed as exc:
         return exc.errors
+    results = check_report(report)
+    lines: dict[tuple, int] = {}
+    located_failures([report], {report.key: results}, None, lines)
+    return replace(report.packed(), meta_text=""), pack_checks(report, results), lines
 
 
 def _parse_batch(items: list[tuple[str, str, str, bool]]) -> list[Any]:
@@ -157,24 +170,21 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def scan_sources(config: Config) -> list[tuple[str, Path, os.stat_result]]:
+def scan_sources(config: Config) -> list[tuple[str, str, os.stat_result]]:
     """(display path, path, stat) of every source, in a stable order."""
-    root = config.root
-    found = []
-    for path in discover_sources(config.content_path):
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-        found.append((rel, path, path.stat()))
-    return found
+    root = str(config.root).rstrip("/") + "/"
+    return [(full[len(root):] if full.startswith(root) else full, full, st)
+            for full, st in content_scan(config.content_path)]
 
 
 def read_sources(config: Config, state: BuildState, jobs: int,
-                 scanned: list[tuple[str, Path, os.stat_result]] | None = None
+                 scanned: list[tuple[str, str, os.stat_result]] | None = None
                  ) -> tuple[dict[str, SourceState], ErrorList]:
     """Every source as a light model item, re-parsing only files that changed."""
     root = config.root
     pages_dir = config.content_path / PAGES_DIR
     found: dict[str, SourceState] = {}
-    todo: list[tuple[str, Path, os.stat_result]] = []
+    todo: list[tuple[str, str, os.stat_result]] = []
     for rel, path, st in scanned if scanned is not None else scan_sources(config):
         old = state.sources.get(rel)
         if old and old.mtime_ns == st.st_mtime_ns and old.size == st.st_size:
@@ -192,8 +202,18 @@ def read_sources(config: Config, state: BuildState, jobs: int,
         if isinstance(result, list):
             errors.extend(result)
         else:
-            found[rel] = SourceState(st.st_mtime_ns, st.st_size, result)
+            item, checks, lines = result
+            found[rel] = SourceState(st.st_mtime_ns, st.st_size, item, checks)
+            state.lines.update(lines)
     return dict(sorted(found.items())), errors
+
+
+def archive_checks(sources: dict[str, SourceState], state: BuildState) -> ArchiveChecks:
+    """The check results of every report: the single-report ones as read,
+    R5 across years (from the cache where both reports are unchanged)."""
+    reports = [s.item for s in sources.values() if isinstance(s.item, Report)]
+    known = {s.item.key: s.checks for s in sources.values() if s.checks is not None}
+    return check_archive(reports, known, state.continuity)
 
 
 def check_unique_urls(items: Iterable[Report | Page]) -> ErrorList:
@@ -220,7 +240,7 @@ class Archive:
     config: Config
     reports: list[Report]
     pages: list[Page]
-    checks: dict[tuple[int, str], list[CheckResult]]
+    checks: ArchiveChecks
     agency_links: dict[str, str] = field(default_factory=dict)
 
     def years(self) -> list[int]:
@@ -244,15 +264,13 @@ class Archive:
         return result
 
 
-def checks_digest(results: list[CheckResult]) -> str:
-    """What of a report's check results can change its pages: every non-passing
-    result in full, the passing ones by rule and scope."""
-    parts = [f"{r.rule}|{r.status}|{r.scope}" + (f"|{r.message}" if r.status != PASS else "") for r in results]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+def _hash(*parts: str) -> str:
+    """A digest of strings (the planner's fast path; see `_digest`)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def _report_summary(report: Report | None) -> dict | None:
-    return None if report is None else {"url": report.url, "year": report.year, "title": report.title}
+def _report_summary(report: Report | None) -> str:
+    return "" if report is None else f"{report.url}\x1e{report.year}\x1e{report.title}"
 
 
 def _nav(archive: Archive) -> dict[str, Any]:
@@ -268,12 +286,11 @@ def _figure(report: Report, table: str, *path: Any) -> Any:
     return value_at(report.tables, (table, *path))
 
 
-def year_rows(reports: list[Report], checks: dict, links: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def year_rows(reports: list[Report], checks: ArchiveChecks, links: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """A year page's rows: a few key figures per report, exactly as stored."""
     from .grid import format_number
     rows = []
     for report in reports:
-        results = checks.get(report.key, [])
         penalty = _figure(report, "proactive", "admin_penalty")
         if isinstance(penalty, dict):  # cn-gov-2019 keeps decisions in a record
             penalty = penalty.get("decisions")
@@ -282,8 +299,8 @@ def year_rows(reports: list[Report], checks: dict, links: dict[str, str] | None 
             "new_received": format_number(_figure(report, "requests", "new_received", 6)),
             "granted": format_number(_figure(report, "requests", "granted", 6)),
             "admin_penalty": format_number(penalty),
-            "failed": len(failures(results)),
-            "checked": bool(results),
+            "failed": checks.failure_count(report.key),
+            "checked": checks.has_results(report.key),
             "agency_url": (links or {}).get(report.agency),
         })
     return rows
@@ -355,30 +372,34 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     neighbours = archive.neighbours()
     jobs: list[Job] = []
     by_year = archive.by_year()
+    report_look = _hash(tpl("report.html"), nav_digest)
     for report in archive.reports:
-        results = archive.checks.get(report.key, [])
         prev, nxt = neighbours[report.key]
-        context = (report.digest, _report_summary(prev), _report_summary(nxt), checks_digest(results),
-                   links.get(report.agency))
-        jobs.append(Job(f"{report.url}index.html", _digest(env, tpl("report.html"), nav_digest, context), "report",
-                        (report.key,)))
-        jobs.append(Job(f"{report.url}report.json", _digest(env, report.meta_digest, context[3]), "report_json",
+        checks = archive.checks.digest(report.key)
+        jobs.append(Job(f"{report.url}index.html",
+                        _hash(env, report_look, report.digest, _report_summary(prev), _report_summary(nxt), checks,
+                              links.get(report.agency) or ""), "report", (report.key,)))
+        jobs.append(Job(f"{report.url}report.json", _hash(env, "json", report.meta_digest, checks), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
-        light = [(r.meta_digest, len(failures(archive.checks.get(r.key, []))), links.get(r.agency)) for r in reports]
+        light = [(r.meta_digest, archive.checks.failure_count(r.key), links.get(r.agency)) for r in reports]
         jobs.append(Job(f"{year}/index.html", _digest(env, tpl("year.html"), nav_digest, year, light,
                                                       _coverage_inputs(archive, year)), "year", (year,)))
     for page in archive.pages:
         jobs.append(Job(f"{page.url}index.html", _digest(env, tpl("page.html"), nav_digest, page.digest), "page",
                         (page.slug,)))
-    all_digests = [(r.meta_digest, len(failures(archive.checks.get(r.key, [])))) for r in archive.reports]
+    all_digests = [(r.meta_digest, archive.checks.failure_count(r.key)) for r in archive.reports]
     site_digest = _digest(env, nav_digest, all_digests)
     site_templates = {"home": "index.html", "checks": "checks.html", "sitemap": "sitemap.xml", "feed": "feed.xml"}
+    inputs_digests: dict[int, tuple[Any, str]] = {}  # pages of one table share their inputs
     for module_name in EXTRA_PAGE_MODULES:
         module = importlib.import_module(module_name)
         for planned in module.plan(archive):
             look = "" if planned.template is None else tpl(planned.template)
-            jobs.append(Job(planned.path, _digest(env, look, nav_digest, planned.inputs), "extra",
+            known = inputs_digests.get(id(planned.inputs))
+            if known is None or known[0] is not planned.inputs:
+                known = inputs_digests[id(planned.inputs)] = (planned.inputs, _digest(planned.inputs))
+            jobs.append(Job(planned.path, _hash(env, look, nav_digest, known[1]), "extra",
                             (module_name, planned.kind, planned.args)))
     if config.search:
         jobs.append(Job("search/index.html", _digest(env, tpl("search.html"), nav_digest), "search_page"))
@@ -470,7 +491,7 @@ class PageMaker:
     def _checks(self, job: Job):
         rows = [{"report": r, "result": res}
                 for r in sorted(self.archive.reports, key=lambda r: (r.agency, r.year, r.slug))
-                for res in failures(self.archive.checks.get(r.key, []))]
+                for res in self.archive.checks.failures(r.key)]
         return self._render("checks.html", job, rows=rows, canonical="checks/",
                             breadcrumbs=[(self.renderer.t("site.home"), ""),
                                          (self.renderer.t("checks.archive_title"), "checks/")]), None
@@ -555,7 +576,7 @@ def search_entry(report: Report, archive: Archive):
         id=report.url, url=report.url, title=report.title, agency=report.agency, year=report.year,
         published=report.published.isoformat() if report.published else None,
         level=report.level, kind=report.kind, region=report.region, format=report.format,
-        failing=bool(failures(archive.checks.get(report.key, []))), lang=report.lang, text=report.text)
+        failing=bool(archive.checks.failure_count(report.key)), lang=report.lang, text=report.text)
 
 
 def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
@@ -636,7 +657,7 @@ def save_state(config: Config, state: BuildState) -> None:
 
 def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
     try:
-        st = (out / rel).stat()
+        st = os.stat(f"{out}/{rel}")
     except OSError:
         return False
     return st.st_size == record[1] and st.st_mtime_ns == record[2]
@@ -685,7 +706,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     templates = template_digests(dirs)
     scanned = scan_sources(config)
     if not clean and not in_memory:
-        fingerprint = _fingerprint(config, env, templates, dirs, scanned, out)
+        fingerprint = _fingerprint(config, env, templates, dirs, scanned,
+                                   _output_listing(out) if out.is_dir() else None)
         done = _unchanged_build(config, out, fingerprint, timings)
         if done is not None:
             return done
@@ -705,12 +727,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     errors.raise_if_any()
     lap("read")
 
-    for entry in sources.values():
-        if isinstance(entry.item, Report):
-            entry.checks = check_report(entry.item) if entry.checks is None else \
-                unpack_checks(entry.item, entry.checks)
-    checks = check_archive(reports, {e.item.key: e.checks for e in sources.values() if e.checks is not None})
-    warnings = located_failures(reports, checks, config.root)
+    checks = archive_checks(sources, state)
+    warnings = located_failures(reports, checks, config.root, state.lines)
     if config.strict and warnings:
         raise BuildFailed(warnings)
     lap("check")
@@ -767,20 +785,19 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     except BaseException:
         target.abandon()
         raise
-    new_outputs = {}
-    for job in jobs:
-        new_outputs[job.path] = (job.digest, *_stat(out / job.path))
-    for rel, digest in list(static_digests.items()) + list(search_files.items()):
-        new_outputs[rel] = (digest, *_stat(out / rel))
+    new_outputs = _output_records(out, [(j.path, j.digest) for j in jobs] + list(static_digests.items())
+                                  + list(search_files.items()), state.outputs, set(written), full)
+    lines = _live_lines(state.lines, sources)
     if in_memory:
-        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs)
+        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs, state.continuity, lines)
     else:
-        save_state(config, BuildState(state.key, _lean(sources), new_outputs))
+        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines))
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)
     if not in_memory:
-        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned, out), result)
+        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned, _listing_of(out, new_outputs)),
+                          result)
     lap("state")
     return result
 
@@ -791,31 +808,62 @@ FINGERPRINT_FILE = "fingerprint.json"
 def _output_listing(out: Path) -> list[tuple[str, int, int]]:
     """(path, size, mtime) of every file under the output folder."""
     listing = []
-    todo = [out]
+    todo = [("", str(out))]
     while todo:
-        folder = todo.pop()
+        prefix, folder = todo.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = os.scandir(folder)
         except OSError:
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                todo.append(Path(entry.path))
-            else:
-                st = entry.stat(follow_symlinks=False)
-                listing.append((os.path.relpath(entry.path, out), st.st_size, st.st_mtime_ns))
-    return sorted(listing)
+        with entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((name + "/", entry.path))
+                else:
+                    st = entry.stat(follow_symlinks=False)
+                    listing.append((name, st.st_size, st.st_mtime_ns))
+    listing.sort()
+    return listing
+
+
+def _listing_of(out: Path, outputs: dict[str, tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The output folder's listing as a build left it, from its records
+    (what `_output_listing` finds if nobody touches the folder)."""
+    listing = [(rel, size, mtime) for rel, (_, size, mtime) in outputs.items()]
+    try:
+        st = os.stat(out / MARKER)
+        listing.append((MARKER, st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
+    listing.sort()
+    return listing
+
+
+def _output_records(out: Path, files: list[tuple[str, str]], old: dict[str, tuple[str, int, int]],
+                    written: set[str], full: bool) -> dict[str, tuple[str, int, int]]:
+    """(digest, size, mtime) of every output file; files this build did not
+    write keep their record (the plan found them intact)."""
+    records = {}
+    root = str(out)
+    for rel, digest in files:
+        record = old.get(rel)
+        if full or rel in written or record is None or record[0] != digest:
+            st = os.stat(f"{root}/{rel}")
+            record = (digest, st.st_size, st.st_mtime_ns)
+        records[rel] = record
+    return records
 
 
 def _fingerprint(config: Config, env: str, templates: dict[str, str], dirs: list[Path],
-                 scanned: list[tuple[str, Path, os.stat_result]], out: Path) -> str:
+                 scanned: list[tuple[str, str, os.stat_result]], listing: list | None) -> str:
     """Everything a build reads, by name, size and time, and everything it
     wrote: equal fingerprints mean a build would change nothing."""
     agencies = config.root / config.agencies_file
     data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
     static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
     sources = [(rel, st.st_size, st.st_mtime_ns) for rel, _, st in scanned]
-    return _digest(env, templates, static, data_files, sources, _output_listing(out) if out.is_dir() else None)
+    return _digest(env, templates, static, data_files, sources, listing)
 
 
 def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict) -> BuildResult | None:
@@ -845,23 +893,16 @@ def _save_fingerprint(config: Config, fingerprint: str, result: BuildResult) -> 
 
 
 def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:
-    """Sources as cached: reports without their frontmatter text (re-read
-    from the file when a failure must be located) and passing check results
-    without their terms and cells (only results that did not pass are shown
-    in detail; a page that needs more re-runs the checks of its report)."""
-    return {rel: SourceState(s.mtime_ns, s.size, replace(s.item, meta_text="") if isinstance(s.item, Report)
-                             else s.item, _lean_checks(s.item, s.checks)) for rel, s in sources.items()}
+    """Sources as cached: reports with their tables packed and without their
+    frontmatter text (re-read from the file when a failure must be located)."""
+    return {rel: SourceState(s.mtime_ns, s.size, replace(s.item.packed(), meta_text="")
+                             if isinstance(s.item, Report) else s.item, s.checks) for rel, s in sources.items()}
 
 
-def _lean_checks(report: Report | Page, results: list[CheckResult] | None) -> Any:
-    if results is None or not isinstance(report, Report):
-        return results
-    return pack_checks(report, results)
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
+def _live_lines(lines: dict[tuple, int], sources: dict[str, SourceState]) -> dict[tuple, int]:
+    """The located failure lines of the sources as they are now."""
+    live = {(s.item.source_path, s.item.meta_digest) for s in sources.values() if isinstance(s.item, Report)}
+    return {k: v for k, v in lines.items() if k[:2] in live}
 
 
 # Search text of each report by (url, source digest), kept by a long-lived

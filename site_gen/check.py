@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .build import check_unique_urls, load_state, read_sources
-from .checks import FAIL, NA, PASS, check_archive, located_failures, unpack_checks
+from .build import archive_checks, check_unique_urls, load_state, read_sources
+from .checks import FAIL, NA, PASS, located_failures
 from .config import load_config
 from .errors import SiteGenError
 from .model import Report
@@ -23,16 +23,15 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False, 
     config = load_config(site)
     # Sources unchanged since the last build are taken from its cache (they were
     # validated then); the others are parsed on every core.
-    sources, errors = read_sources(config, load_state(config), jobs=os.cpu_count() or 1)
+    state = load_state(config)
+    sources, errors = read_sources(config, state, jobs=os.cpu_count() or 1)
     items = [s.item for s in sources.values()]
     errors.extend(check_unique_urls(items))
     if links:
         errors.extend(_link_errors(config))
     reports = sorted((i for i in items if isinstance(i, Report)), key=lambda r: r.key)
-    known = {s.item.key: unpack_checks(s.item, s.checks) for s in sources.values()
-             if isinstance(s.item, Report) and s.checks is not None}
-    results = check_archive(reports, known)
-    warnings = located_failures(reports, results, config.root)
+    results = archive_checks(sources, state)
+    warnings = located_failures(reports, results, config.root, state.lines)
     counts = {PASS: 0, FAIL: 0, NA: 0}
     for found in results.values():
         for r in found:

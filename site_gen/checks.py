@@ -7,7 +7,9 @@ they never change one.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple, Sequence
@@ -248,29 +250,122 @@ def check_plan(report: Report) -> list[tuple[str, str]]:
     return plan
 
 
-PackedChecks = tuple[str, tuple[CheckResult, ...]]
+PackedChecks = tuple[str, tuple[CheckResult, ...], str]
+
+
+def results_digest(results: Iterable[CheckResult]) -> str:
+    """What of a set of results can change a page: every non-passing result
+    in full, the passing ones by rule and scope."""
+    parts = [f"{r.rule}|{r.status}|{r.scope}" + (f"|{r.message}" if r.status != PASS else "") for r in results]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def pack_checks(report: Report, results: list[CheckResult]) -> PackedChecks | list[CheckResult]:
-    """A report's results for the build cache: one letter per result, and in
-    full only those that did not pass (they are the ones shown in detail).
+    """A report's results for the build cache: one letter per result, in full
+    only those that did not pass (they are the ones shown in detail), and
+    their digest (so planning never unpacks them).
 
     Falls back to the full list if the results do not follow `check_plan`.
     """
     if [(r.rule, r.scope) for r in results] != check_plan(report):
         return list(results)
     statuses = "".join("p" if r.status == PASS else "x" for r in results)
-    return statuses, tuple(r for r in results if r.status != PASS)
+    return statuses, tuple(r for r in results if r.status != PASS), results_digest(results)
 
 
 def unpack_checks(report: Report, packed: PackedChecks | list[CheckResult]) -> list[CheckResult]:
     """The results `pack_checks` kept; passing ones without terms or cells."""
     if isinstance(packed, list):
         return packed
-    statuses, issues = packed
+    statuses, issues, _ = packed
     others = iter(issues)
     return [CheckResult(rule, PASS, scope, (), (), note="通过") if status == "p" else next(others)
             for (rule, scope), status in zip(check_plan(report), statuses)]
+
+
+def _packed_issues(packed: PackedChecks | list[CheckResult]) -> Sequence[CheckResult]:
+    return [r for r in packed if r.status != PASS] if isinstance(packed, list) else packed[1]
+
+
+def _packed_digest(packed: PackedChecks | list[CheckResult]) -> str:
+    return results_digest(packed) if isinstance(packed, list) else packed[2]
+
+
+class ArchiveChecks(Mapping):
+    """Every report's results keyed by report key (year, slug), R5 last.
+
+    Single-report results are held packed and unpacked only when a page
+    reads them in full; failure counts and digests come from the packed form,
+    so planning an archive of 10,000 reports unpacks none.
+    """
+
+    def __init__(self, reports: dict[tuple[int, str], Report],
+                 packed: dict[tuple[int, str], PackedChecks | list[CheckResult]],
+                 continuity: dict[tuple[int, str], list[CheckResult]]):
+        self._reports = reports
+        self._packed = packed
+        self._r5 = continuity
+        self._full: dict[tuple[int, str], list[CheckResult]] = {}
+        self._digests: dict[tuple[int, str], str] = {}
+        self._counts: dict[tuple[int, str], int] | None = None
+
+    def __getitem__(self, key: tuple[int, str]) -> list[CheckResult]:
+        found = self._full.get(key)
+        if found is None:
+            if key not in self._packed:
+                raise KeyError(key)
+            found = self._full[key] = unpack_checks(self._reports[key], self._packed[key]) + self._r5.get(key, [])
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._packed
+
+    def __iter__(self):
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def issues(self, key: tuple[int, str]) -> list[CheckResult]:
+        """The results of a report that did not pass (fail or not assessable)."""
+        packed = self._packed.get(key)
+        if packed is None:
+            return []
+        return [*_packed_issues(packed), *(r for r in self._r5.get(key, []) if r.status != PASS)]
+
+    def has_results(self, key: tuple[int, str]) -> bool:
+        packed = self._packed.get(key)
+        return bool(packed and (packed[0] if isinstance(packed, tuple) else packed)) or bool(self._r5.get(key))
+
+    def failures(self, key: tuple[int, str]) -> list[CheckResult]:
+        return [r for r in self.issues(key) if r.status == FAIL]
+
+    def failure_count(self, key: tuple[int, str]) -> int:
+        counts = self._counts
+        if counts is None:
+            counts = self._counts = {}
+            for k, packed in self._packed.items():
+                issues = _packed_issues(packed)
+                n = sum(1 for r in issues if r.status == FAIL) if issues else 0
+                r5 = self._r5.get(k)
+                counts[k] = n + (sum(1 for r in r5 if r.status == FAIL) if r5 else 0)
+        return counts.get(key, 0)
+
+    def continuity(self, key: tuple[int, str]) -> list[CheckResult]:
+        """The R5 results of a report (against the previous year's)."""
+        return self._r5.get(key, [])
+
+    def digest(self, key: tuple[int, str]) -> str:
+        """A digest of everything `self[key]` holds that a page can show."""
+        found = self._digests.get(key)
+        if found is None:
+            packed = self._packed.get(key)
+            single = _packed_digest(packed) if packed is not None else ""
+            r5 = self._r5.get(key)
+            if r5:
+                single = hashlib.sha256(f"{single}\n{results_digest(r5)}".encode("utf-8")).hexdigest()
+            found = self._digests[key] = single
+        return found
 
 
 def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
@@ -298,26 +393,38 @@ def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
 
 
 def check_archive(reports: Iterable[Report],
-                  known: dict[tuple[int, str], list[CheckResult]] | None = None
-                  ) -> dict[tuple[int, str], list[CheckResult]]:
+                  known: dict[tuple[int, str], PackedChecks | list[CheckResult]] | None = None,
+                  continuity_memo: dict[tuple[str, str], list[CheckResult]] | None = None) -> ArchiveChecks:
     """Checks for every report, R5 included, keyed by report key (year, slug).
 
     `known` holds single-report results computed earlier (they depend on the
-    report alone); R5 is always recomputed, since it depends on neighbours.
+    report alone; packed or in full). R5 depends on the previous year's
+    report of the same agency; `continuity_memo` keeps its results by the
+    frontmatter digests of both reports, so only changed pairs are checked.
     """
     reports = list(reports)
-    known = known or {}
+    known = dict(known or {})
+    memo = continuity_memo if continuity_memo is not None else {}
     by_agency: dict[tuple[str, int], Report] = {}
     for report in sorted(reports, key=lambda r: r.key):
         by_agency.setdefault((report.agency, report.year), report)
-    results = {}
+    continuity = {}
+    used = {}
     for report in reports:
-        found = known[report.key] if report.key in known else check_report(report)
+        if report.key not in known:
+            known[report.key] = pack_checks(report, check_report(report))
         previous = by_agency.get((report.agency, report.year - 1))
         if previous is not None:
-            found = found + check_continuity(report, previous)
-        results[report.key] = found
-    return results
+            pair = (report.meta_digest, previous.meta_digest)
+            found = memo.get(pair)
+            if found is None:
+                found = check_continuity(report, previous)
+            used[pair] = found
+            if found:
+                continuity[report.key] = found
+    memo.clear()
+    memo.update(used)  # pairs no longer in the archive are forgotten
+    return ArchiveChecks({r.key: r for r in reports}, known, continuity)
 
 
 def summarize(results: list[CheckResult]) -> dict[str, dict[str, int]]:
@@ -337,22 +444,28 @@ def failures(results: list[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.status == FAIL]
 
 
-# Source lines of failed checks by (file, digest, cell): a long-lived process
-# (the dev server) locates each failure once.
+# Source lines of failed checks by (file, frontmatter digest, cell): a
+# long-lived process (the dev server) locates each failure once; the build
+# keeps them in its cache.
 _LINES: dict[tuple, int] = {}
 
 
-def located_failures(reports: Iterable[Report], checks: dict, root: Any = None) -> list[SiteGenError]:
+def located_failures(reports: Iterable[Report], checks: Mapping, root: Any = None,
+                     memo: dict[tuple, int] | None = None) -> list[SiteGenError]:
     """Every failed check as a warning located at its source line.
 
-    Locating re-reads the frontmatter's node tree, so it runs for failures only.
+    Locating re-reads the frontmatter's node tree, so it runs for failures
+    only, and once per failure while the frontmatter stays the same.
     """
+    lines = _LINES if memo is None else memo
     found = []
     for report in reports:
-        for result in failures(checks.get(report.key, [])):
+        results = checks.failures(report.key) if isinstance(checks, ArchiveChecks) else \
+            failures(checks.get(report.key, []))
+        for result in results:
             key = (report.source_path, report.meta_digest, result.anchor)
-            line = _LINES.get(key)
+            line = lines.get(key)
             if line is None:
-                line = _LINES[key] = report.locate(["tables", *result.anchor], root)[0]
+                line = lines[key] = report.locate(["tables", *result.anchor], root)[0]
             found.append(SiteGenError(result.message, report.source_path, line))
     return sorted(found, key=SiteGenError.sort_key)

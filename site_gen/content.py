@@ -62,15 +62,40 @@ def discover_sources(content_dir: Path) -> Iterator[Path]:
     Hidden folders are skipped; symbolic links are not followed, so nothing
     outside the content folder is read.
     """
-    if not content_dir.is_dir():
-        return
-    for folder, dirs, files in os.walk(content_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and not os.path.islink(os.path.join(folder, d)))
-        for name in sorted(files):
-            full = os.path.join(folder, name)
-            if is_source_name(name) and not os.path.islink(full):
-                yield Path(full)
+    for full, _ in scan_sources(content_dir):
+        yield Path(full)
+
+
+def scan_sources(content_dir: Path) -> list[tuple[str, os.stat_result]]:
+    """(path, stat) of every source under `content_dir`, in the order of
+    `discover_sources`: a folder's files by name, then its subfolders by name.
+
+    One `scandir` per folder and one `lstat` per source: a rebuild of a large
+    archive starts with this walk.
+    """
+    found: list[tuple[str, os.stat_result]] = []
+
+    def walk(folder: str) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return
+        subfolders = []
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    subfolders.append(entry.path)
+            elif is_source_name(entry.name):
+                found.append((entry.path, entry.stat(follow_symlinks=False)))
+        for sub in subfolders:
+            walk(sub)
+
+    if content_dir.is_dir():
+        walk(str(content_dir))
+    return found
 
 
 def decode_source(data: bytes, rel: str) -> str:

@@ -127,12 +127,12 @@ def _row_of(report: Report, table: str) -> list[list[str]]:
 
 def reports_json(archive: Any) -> bytes:
     """All reports as a JSON array, one report per line."""
-    from .build import checks_digest, report_json
+    from .build import report_json
 
     def line(r: Report) -> str:
-        results = archive.checks.get(r.key, [])
-        return _remember(("json", r.meta_digest, r.source_path, checks_digest(results)),
-                         lambda: json.dumps(report_json(r, results), ensure_ascii=False, sort_keys=True))
+        return _remember(("json", r.meta_digest, r.source_path, archive.checks.digest(r.key)),
+                         lambda: json.dumps(report_json(r, archive.checks.get(r.key, [])), ensure_ascii=False,
+                                            sort_keys=True))
 
     parts = [line(r) for r in sorted(archive.reports, key=lambda r: r.key)]
     return ("[\n" + ",\n".join(parts) + "\n]\n").encode("utf-8")
@@ -182,8 +182,7 @@ def year_json(reports: list[Report], table: str, year: int, t: Any) -> bytes:
 def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     from .tables import index
-    from .build import checks_digest
-    everything = [(r.meta_digest, checks_digest(archive.checks.get(r.key, [])))
+    everything = [(r.meta_digest, archive.checks.digest(r.key))
                   for r in sorted(archive.reports, key=lambda r: r.key)]
     yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything], None)
     digests = [r.meta_digest for r in sorted(archive.reports, key=lambda r: r.key)]

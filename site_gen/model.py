@@ -7,6 +7,7 @@ them; nothing here ever changes a number.
 from __future__ import annotations
 
 import hashlib
+import marshal
 
 import datetime as dt
 import difflib
@@ -63,7 +64,10 @@ class Report:
     lang: str
     source: dict[str, Any]
     tags: tuple[str, ...]
-    tables: dict[str, Any]
+    # The tables as stored (see `tables`); the build cache keeps them packed
+    # (marshal bytes), decoded on first use, so a rebuild loads 10,000 reports
+    # without building 10,000 nested dicts it will mostly never read.
+    tables_data: dict[str, Any] | bytes
     sections: list[ReportSection]
     text: str
     meta_text: str = field(repr=False, default="")
@@ -71,6 +75,18 @@ class Report:
     # show the prose depends on (tables, year, agency pages, data exports), so
     # a prose edit leaves them alone.
     meta_digest: str = ""
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        data = self.tables_data
+        if isinstance(data, bytes):
+            data = self.tables_data = marshal.loads(data)
+        return data
+
+    def packed(self) -> "Report":
+        """This report with its tables packed, as the build cache keeps it."""
+        data = self.tables_data
+        return replace(self, tables_data=data if isinstance(data, bytes) else marshal.dumps(data))
 
     @property
     def url(self) -> str:
