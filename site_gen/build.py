@@ -45,7 +45,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 2
+STATE_VERSION = 3
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"
 
@@ -69,6 +69,7 @@ class BuildState:
     # failed checks by (file, frontmatter digest, cell).
     continuity: dict[tuple[str, str], list] = field(default_factory=dict)
     lines: dict[tuple, int] = field(default_factory=dict)
+    line_files: dict[str, LineIndex] = field(default_factory=dict)  # see LineFile
 
 
 @dataclass
@@ -100,6 +101,26 @@ class PlannedFile:
     args: tuple = ()
     inputs: Any = None
     template: str | None = "*"  # the template it is made with; "*" any, None none (data files)
+
+
+@dataclass
+class LineFile:
+    """What a page module's `make` may return for a data file of one entry
+    per item (``data/reports.json``, the CSVs): `head`, the items' bytes
+    joined by `sep`, then `tail`. Each item is (key, make): the key is a
+    digest of everything its bytes are made from, and a rebuild takes the
+    bytes of items whose key is unchanged from the file as the last build
+    wrote it, so editing one report re-encodes one line, not the archive."""
+
+    head: bytes
+    items: list[tuple[str, Callable[[], bytes]]]
+    tail: bytes = b""
+    sep: bytes = b""
+
+
+# Where each item of a LineFile sits: (code/config digest, head length,
+# item keys, item lengths in bytes).
+LineIndex = tuple[str, int, tuple[str, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -416,12 +437,56 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
 
 # --- rendering -----------------------------------------------------------------
 
+@dataclass
+class PreviousOutput:
+    """The output folder as the last build left it, for reuse by LineFiles."""
+
+    out: Path
+    env: str
+    records: dict[str, tuple[str, int, int]]
+    indexes: dict[str, LineIndex]
+
+    def lines(self, rel: str) -> tuple[bytes, LineIndex] | None:
+        """The bytes and index of a LineFile the last build wrote, if the
+        file is still exactly as written."""
+        index = self.indexes.get(rel)
+        record = self.records.get(rel)
+        if index is None or record is None or index[0] != self.env or not _output_intact(self.out, rel, record):
+            return None
+        try:
+            data = (self.out / rel).read_bytes()
+        except OSError:
+            return None
+        return data, index
+
+
+def assemble_lines(made: LineFile, previous: tuple[bytes, LineIndex] | None, env: str) -> tuple[bytes, LineIndex]:
+    """The bytes of a LineFile, reusing unchanged items of its previous bytes."""
+    reuse: dict[str, tuple[int, int]] = {}
+    old = b""
+    if previous is not None:
+        old, (_, head_length, keys, lengths) = previous
+        sep = len(made.sep)
+        if len(old) >= head_length + sum(lengths) + sep * max(len(lengths) - 1, 0):
+            position = head_length
+            for key, length in zip(keys, lengths):
+                reuse[key] = (position, length)
+                position += length + sep
+    parts = []
+    for key, make in made.items:
+        span = reuse.get(key)
+        parts.append(old[span[0]:span[0] + span[1]] if span else make())
+    data = made.head + made.sep.join(parts) + made.tail
+    return data, (env, len(made.head), tuple(k for k, _ in made.items), tuple(len(p) for p in parts))
+
+
 class PageMaker:
     """Makes the bytes of one planned output file."""
 
-    def __init__(self, archive: Archive, renderer: Renderer):
+    def __init__(self, archive: Archive, renderer: Renderer, previous: "PreviousOutput | None" = None):
         self.archive = archive
         self.renderer = renderer
+        self.previous = previous
         self.md = MarkdownRenderer(archive.config.trusted_html)
         self._by_key = {r.key: r for r in archive.reports}
         self._neighbours = archive.neighbours()
@@ -503,7 +568,12 @@ class PageMaker:
         def render(template: str, **context: Any) -> bytes:
             return self._render(template, job, **context)
 
-        return module.make(kind, args, self.archive, render, self.renderer), None
+        made = module.make(kind, args, self.archive, render, self.renderer)
+        if isinstance(made, LineFile):
+            data, index = assemble_lines(made, self.previous.lines(job.path) if self.previous else None,
+                                         self.previous.env if self.previous else "")
+            return data, ("lines", job.path, index)
+        return made, None
 
     def _search_page(self, job: Job):
         return self._render("search.html", job, portable=self.archive.config.portable_links, canonical="search/",
@@ -566,7 +636,7 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
             out.append((job.path, exc.errors[0]))
             continue
         write_file(Path(target_root) / job.path, data)
-        out.append((job.path, search_entry(extra, _MAKER.archive) if isinstance(extra, Report) else None))
+        out.append((job.path, search_entry(extra, _MAKER.archive) if isinstance(extra, Report) else extra))
     return out
 
 
@@ -580,10 +650,12 @@ def search_entry(report: Report, archive: Archive):
 
 
 def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
-                progress: Callable[[int], None] | None = None) -> tuple[list[Any], ErrorList]:
+                progress: Callable[[int], None] | None = None,
+                line_indexes: dict[str, LineIndex] | None = None) -> tuple[list[Any], ErrorList]:
     """Render jobs (in parallel when there are many), writing under `files_root`.
 
-    Returns the search entries of the reports rendered and any errors.
+    Returns the search entries of the reports rendered and any errors; the
+    index of every LineFile made goes into `line_indexes`.
     """
     global _MAKER
     errors = ErrorList()
@@ -594,6 +666,9 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
         for _, extra in batch:
             if isinstance(extra, SiteGenError):
                 errors.add(extra)
+            elif isinstance(extra, tuple) and extra and extra[0] == "lines":
+                if line_indexes is not None:
+                    line_indexes[extra[1]] = extra[2]
             elif extra is not None:
                 entries.append(extra)
         if progress:
@@ -752,7 +827,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
                          failing_checks=len(warnings), timings=timings, full=full)
     try:
         renderer = Renderer(config, dirs, _nav(archive))
-        maker = PageMaker(archive, renderer)
+        maker = PageMaker(archive, renderer, None if full else PreviousOutput(out, env, state.outputs, state.line_files))
         total = len(todo)
         done = [0]
 
@@ -761,7 +836,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
             if progress:
                 progress("render", done[0], total)
 
-        entries, render_errors = render_jobs(maker, todo, target.files_root, workers, tick)
+        line_files = {} if full else {p: i for p, i in state.line_files.items() if p in planned}
+        entries, render_errors = render_jobs(maker, todo, target.files_root, workers, tick, line_files)
         render_errors.raise_if_any()
         lap("render")
 
@@ -789,9 +865,10 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
                                   + list(search_files.items()), state.outputs, set(written), full)
     lines = _live_lines(state.lines, sources)
     if in_memory:
-        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs, state.continuity, lines)
+        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs, state.continuity, lines,
+                                                       line_files)
     else:
-        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines))
+        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines, line_files))
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)

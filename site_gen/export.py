@@ -15,6 +15,7 @@ written exactly as stored.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from functools import lru_cache
@@ -92,50 +93,37 @@ def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]
         yield [*_meta(report), "true", *(_figure_text(flat.get(path)) for _, path in cols)]
 
 
-def encode_csv(rows: Iterable[list[str]]) -> bytes:
-    return (BOM + "".join(_csv_lines(rows))).encode("utf-8")
+def _line_key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
-# Archive-wide files are remade whole when one report changes; a long-lived
-# process (the dev server) keeps each report's encoded line, keyed by what it
-# is made from, so a rebuild re-encodes only the reports that changed.
-_LINES: dict[tuple, str] = {}
-_LINES_MAX = 400_000
-
-
-def _remember(key: tuple, make: Any) -> str:
-    line = _LINES.get(key)
-    if line is None:
-        if len(_LINES) >= _LINES_MAX:
-            _LINES.clear()
-        line = _LINES[key] = make()
-    return line
-
-
-def table_csv(reports: Iterable[Report], table: str) -> bytes:
-    """`data/<table>.csv`: the header and one line per report."""
+def table_csv(reports: Iterable[Report], table: str) -> Any:
+    """`data/<table>.csv`: the header and one line per report (a LineFile:
+    a rebuild re-encodes only the reports that changed)."""
+    from .build import LineFile
     rows = table_csv_rows([], table)
     header = "".join(_csv_lines([next(rows)]))
-    lines = [_remember(("csv", table, r.meta_digest, r.source_path), lambda r=r: "".join(_csv_lines(_row_of(r, table))))
-             for r in reports]
-    return (BOM + header + "".join(lines)).encode("utf-8")
+    items = [(_line_key("csv", table, r.source_path, r.meta_digest),
+              lambda r=r: "".join(_csv_lines(_row_of(r, table))).encode("utf-8")) for r in reports]
+    return LineFile((BOM + header).encode("utf-8"), items)
 
 
 def _row_of(report: Report, table: str) -> list[list[str]]:
     return list(table_csv_rows([report], table))[1:]
 
 
-def reports_json(archive: Any) -> bytes:
-    """All reports as a JSON array, one report per line."""
-    from .build import report_json
+def reports_json(archive: Any) -> Any:
+    """All reports as a JSON array, one report per line (a LineFile)."""
+    from .build import LineFile, report_json
 
-    def line(r: Report) -> str:
-        return _remember(("json", r.meta_digest, r.source_path, archive.checks.digest(r.key)),
-                         lambda: json.dumps(report_json(r, archive.checks.get(r.key, [])), ensure_ascii=False,
-                                            sort_keys=True))
+    def line(r: Report) -> bytes:
+        return json.dumps(report_json(r, archive.checks.get(r.key, [])), ensure_ascii=False,
+                          sort_keys=True).encode("utf-8")
 
-    parts = [line(r) for r in sorted(archive.reports, key=lambda r: r.key)]
-    return ("[\n" + ",\n".join(parts) + "\n]\n").encode("utf-8")
+    reports = sorted(archive.reports, key=lambda r: r.key)
+    items = [(_line_key("json", r.source_path, r.meta_digest, archive.checks.digest(r.key)), lambda r=r: line(r))
+             for r in reports]
+    return LineFile(b"[\n", items, b"\n]\n" if items else b"]\n", b",\n")
 
 
 # --- the twins of the table pages --------------------------------------------------
@@ -152,29 +140,45 @@ def year_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]:
                *(format(round(r.value, 6), "f") if r.value is not None else "" for r in item.rates.values())]
 
 
-def year_json(reports: list[Report], table: str, year: int, t: Any) -> bytes:
+def year_csv(reports: list[Report], table: str) -> Any:
+    """`tables/<table>/<year>/data.csv` as a LineFile."""
+    from .build import LineFile
+    header = "".join(_csv_lines([year_columns(table)]))
+    items = [(_line_key("year_csv", table, r.source_path, r.meta_digest),
+              lambda r=r: "".join(_csv_lines(list(year_csv_rows([r], table))[1:])).encode("utf-8"))
+             for r in reports]
+    return LineFile((BOM + header).encode("utf-8"), items)
+
+
+def _year_row(report: Report, table: str) -> bytes:
+    item = report_figures(report, table)
+    meta: dict[str, Any] = dict(zip(META_COLUMNS, _meta(report)))
+    meta["year"] = report.year
+    meta["published"] = meta["published"] or None
+    for key in ("level", "kind", "region", "format"):
+        meta[key] = meta[key] or None
+    row = {**meta,
+           "figures": {k: v.value for k, v in item.values.items()},
+           "missing": {k: v.missing for k, v in item.values.items() if v.missing},
+           "rates": {k: r.as_json() for k, r in item.rates.items()}}
+    return json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def year_json(reports: list[Report], table: str, year: int, t: Any) -> Any:
+    """`tables/<table>/<year>/data.json` as a LineFile: one report per line,
+    like data/reports.json (compact and line-streamable)."""
+    from .build import LineFile
     figures = [{"id": f.id, "label": t(f"tables.fig.{f.id}"), "derived": f.derived,
                 "stored_at": {fmt: ".".join(str(p) for p in path) for fmt, path in sorted(f.paths.items())}}
                for f in FIGURES[table]]
     rates = [{"id": r.id, "label": t(f"tables.rate.{r.id}"), "definition": t(f"tables.def.{r.id}")}
              for r in RATES[table]]
-    rows = []
-    for report in reports:
-        item = report_figures(report, table)
-        meta = dict(zip(META_COLUMNS, _meta(report)))
-        meta["year"] = report.year
-        meta["published"] = meta["published"] or None
-        for key in ("level", "kind", "region", "format"):
-            meta[key] = meta[key] or None
-        rows.append({**meta,
-                     "figures": {k: v.value for k, v in item.values.items()},
-                     "missing": {k: v.missing for k, v in item.values.items() if v.missing},
-                     "rates": {k: r.as_json() for k, r in item.rates.items()}})
     head = json.dumps({"table": table, "year": year, "figures": figures, "rates": rates},
                       ensure_ascii=False, sort_keys=True)
-    lines = ",\n".join(json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows)
-    # One report per line, like data/reports.json: compact and line-streamable.
-    return (head[:-1] + ', "rows": [\n' + lines + ("\n" if rows else "") + "]}\n").encode("utf-8")
+    items = [(_line_key("year_json", table, r.source_path, r.meta_digest), lambda r=r: _year_row(r, table))
+             for r in reports]
+    return LineFile((head[:-1] + ', "rows": [\n').encode("utf-8"), items,
+                    (("\n" if items else "") + "]}\n").encode("utf-8"), b",\n")
 
 
 # --- planning and making -------------------------------------------------------------
@@ -197,7 +201,8 @@ def plan(archive: Any) -> Iterable[Any]:
                               ["year_json", table, year, light], None)
 
 
-def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> bytes:
+def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> Any:
+    """The bytes of a data file, or a LineFile (see build.LineFile)."""
     from .tables import index
     if kind == "reports_json":
         return reports_json(archive)
@@ -208,7 +213,7 @@ def make(kind: str, args: tuple, archive: Any, render: Any, renderer: Any) -> by
     table, year = args
     reports = index(archive).by_year[year]
     if kind == "year_csv":
-        return encode_csv(year_csv_rows(reports, table))
+        return year_csv(reports, table)
     if kind == "year_json":
         return year_json(reports, table, year, renderer.t)
     raise ValueError(f"unknown data kind {kind!r}")

@@ -79,6 +79,38 @@ def test_figure_edit_reaches_year_table_agency_and_data_files(site, tmp_path):
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
 
 
+def _set_region(path, region):
+    text = path.read_text(encoding="utf-8")
+    lines = [line for line in text.split("\n") if not line.startswith("region:")]
+    lines.insert(1, f"region: {region}")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_data_files_reuse_unchanged_lines_and_equal_clean(site, tmp_path):
+    """Archive-wide data files keep the bytes of unchanged reports' lines
+    (see build.LineFile); after edits, adds, removes and a hand-edited data
+    file they still equal a clean build's."""
+    build(site)
+    content = site / "content"
+    _set_region(content / "2022" / "b.md", "乙县")
+    build(site)
+    _set_region(content / "2022" / "a.md", "甲县")
+    result = build(site)
+    assert "data/reports.json" in result.written and "2021/index.html" not in result.written
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+    (content / "2023").mkdir()
+    (content / "2023" / "c.md").write_text(variant("丙县人民政府", 2023), encoding="utf-8")
+    (content / "2021" / "a.md").unlink()
+    build(site)
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+    data = site / "output" / "data" / "reports.json"
+    data.write_bytes(data.read_bytes().replace("乙县".encode(), "错县".encode()))  # damaged by hand
+    _set_region(content / "2022" / "a.md", "甲县二")
+    build(site)
+    assert "错县".encode() not in data.read_bytes()
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
 def test_add_and_remove_reports(site, tmp_path):
     build(site)
     (site / "content" / "2023").mkdir()
