@@ -778,7 +778,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     recover(out)
     dirs = theme_dirs(config)
     env = _digest(code_digest(), config.digest_fields())
-    templates = template_digests(dirs)
+    templates = cached_template_digests(config, dirs)
     scanned = scan_sources(config)
     if not clean and not in_memory:
         fingerprint = _fingerprint(config, env, templates, dirs, scanned,
@@ -880,6 +880,35 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 
 
 FINGERPRINT_FILE = "fingerprint.json"
+TEMPLATES_FILE = "templates.json"
+
+
+def cached_template_digests(config: Config, dirs: list[Path]) -> dict[str, str]:
+    """`render.template_digests`, kept in the cache by the templates' names,
+    sizes and times (working them out parses every template)."""
+    files = theme_files(dirs, "templates")
+    stamp = _digest(code_digest(), [(name, str(path), *_size_time(path)) for name, path in files.items()])
+    path = config.cache_path / TEMPLATES_FILE
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+        if saved.get("stamp") == stamp and isinstance(saved.get("digests"), dict):
+            return saved["digests"]
+    except (OSError, ValueError):
+        pass
+    digests = template_digests(dirs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"stamp": stamp, "digests": digests}), "utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return digests
+
+
+def _size_time(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def _output_listing(out: Path) -> list[tuple[str, int, int]]:
