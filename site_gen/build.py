@@ -968,8 +968,13 @@ def _fingerprint(config: Config, env: str, templates: dict[str, str], dirs: list
     agencies = config.root / config.agencies_file
     data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
     static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
-    sources = [(rel, st.st_size, st.st_mtime_ns) for rel, _, st in scanned]
-    return _digest(env, templates, static, data_files, sources, listing)
+    h = hashlib.sha256(_digest(env, templates, static, data_files).encode())
+    for rel, _, st in scanned:
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    h.update(b"\0output\0" if listing is not None else b"\0no output\0")
+    for rel, size, mtime in listing or ():
+        h.update(f"{rel}\0{size}\0{mtime}\n".encode())
+    return h.hexdigest()
 
 
 def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict) -> BuildResult | None:
@@ -1001,8 +1006,9 @@ def _save_fingerprint(config: Config, fingerprint: str, result: BuildResult) -> 
 def _lean(sources: dict[str, SourceState]) -> dict[str, SourceState]:
     """Sources as cached: reports with their tables packed and without their
     frontmatter text (re-read from the file when a failure must be located)."""
-    return {rel: SourceState(s.mtime_ns, s.size, replace(s.item.packed(), meta_text="")
-                             if isinstance(s.item, Report) else s.item, s.checks) for rel, s in sources.items()}
+    return {rel: s if not isinstance(s.item, Report) or (isinstance(s.item.tables_data, bytes) and not s.item.meta_text)
+            else SourceState(s.mtime_ns, s.size, replace(s.item.packed(), meta_text=""), s.checks)
+            for rel, s in sources.items()}
 
 
 def _live_lines(lines: dict[tuple, int], sources: dict[str, SourceState]) -> dict[tuple, int]:

@@ -291,6 +291,15 @@ def _packed_digest(packed: PackedChecks | list[CheckResult]) -> str:
     return results_digest(packed) if isinstance(packed, list) else packed[2]
 
 
+class PassedContinuity(NamedTuple):
+    """R5 results that all passed, kept without their notes (which quote the
+    figures): worked out again from both reports when a page shows them."""
+
+    count: int
+    digest: str
+    previous: tuple[int, str]
+
+
 class ArchiveChecks(Mapping):
     """Every report's results keyed by report key (year, slug), R5 last.
 
@@ -301,7 +310,7 @@ class ArchiveChecks(Mapping):
 
     def __init__(self, reports: dict[tuple[int, str], Report],
                  packed: dict[tuple[int, str], PackedChecks | list[CheckResult]],
-                 continuity: dict[tuple[int, str], list[CheckResult]]):
+                 continuity: dict[tuple[int, str], list[CheckResult] | PassedContinuity]):
         self._reports = reports
         self._packed = packed
         self._r5 = continuity
@@ -314,7 +323,7 @@ class ArchiveChecks(Mapping):
         if found is None:
             if key not in self._packed:
                 raise KeyError(key)
-            found = self._full[key] = unpack_checks(self._reports[key], self._packed[key]) + self._r5.get(key, [])
+            found = self._full[key] = unpack_checks(self._reports[key], self._packed[key]) + self.continuity(key)
         return found
 
     def __contains__(self, key: object) -> bool:
@@ -331,11 +340,12 @@ class ArchiveChecks(Mapping):
         packed = self._packed.get(key)
         if packed is None:
             return []
-        return [*_packed_issues(packed), *(r for r in self._r5.get(key, []) if r.status != PASS)]
+        return [*_packed_issues(packed), *(r for r in self._r5_issues(key) if r.status != PASS)]
 
     def has_results(self, key: tuple[int, str]) -> bool:
         packed = self._packed.get(key)
         return bool(packed and (packed[0] if isinstance(packed, tuple) else packed)) or bool(self._r5.get(key))
+
 
     def failures(self, key: tuple[int, str]) -> list[CheckResult]:
         return [r for r in self.issues(key) if r.status == FAIL]
@@ -347,13 +357,20 @@ class ArchiveChecks(Mapping):
             for k, packed in self._packed.items():
                 issues = _packed_issues(packed)
                 n = sum(1 for r in issues if r.status == FAIL) if issues else 0
-                r5 = self._r5.get(k)
+                r5 = self._r5_issues(k)
                 counts[k] = n + (sum(1 for r in r5 if r.status == FAIL) if r5 else 0)
         return counts.get(key, 0)
 
     def continuity(self, key: tuple[int, str]) -> list[CheckResult]:
         """The R5 results of a report (against the previous year's)."""
-        return self._r5.get(key, [])
+        found = self._r5.get(key)
+        if isinstance(found, PassedContinuity):
+            found = self._r5[key] = check_continuity(self._reports[key], self._reports[found.previous])
+        return found or []
+
+    def _r5_issues(self, key: tuple[int, str]) -> list[CheckResult]:
+        found = self._r5.get(key)
+        return [] if not found or isinstance(found, PassedContinuity) else found
 
     def digest(self, key: tuple[int, str]) -> str:
         """A digest of everything `self[key]` holds that a page can show."""
@@ -363,7 +380,8 @@ class ArchiveChecks(Mapping):
             single = _packed_digest(packed) if packed is not None else ""
             r5 = self._r5.get(key)
             if r5:
-                single = hashlib.sha256(f"{single}\n{results_digest(r5)}".encode("utf-8")).hexdigest()
+                r5_digest = r5.digest if isinstance(r5, PassedContinuity) else results_digest(r5)
+                single = hashlib.sha256(f"{single}\n{r5_digest}".encode("utf-8")).hexdigest()
             found = self._digests[key] = single
         return found
 
@@ -419,8 +437,12 @@ def check_archive(reports: Iterable[Report],
             found = memo.get(pair)
             if found is None:
                 found = check_continuity(report, previous)
+                if found and all(r.status == PASS for r in found):
+                    found = (len(found), results_digest(found))  # kept lean: see PassedContinuity
             used[pair] = found
-            if found:
+            if isinstance(found, tuple):
+                continuity[report.key] = PassedContinuity(found[0], found[1], previous.key)
+            elif found:
                 continuity[report.key] = found
     memo.clear()
     memo.update(used)  # pairs no longer in the archive are forgotten
