@@ -9,8 +9,9 @@ a separate process with its peak memory (the whole process tree, sampled):
 
 - the floor: one process that only reads every source, parses its YAML
   (C loader) and Markdown, and writes one HTML file per report;
-- site-gen: clean build, no-op rebuild, rebuild after editing one report,
-  after editing one template, after adding one report; `site-gen check`;
+- site-gen: clean build, no-op rebuild, rebuild after editing one report's
+  prose, after changing one figure of another report, after editing one
+  template, after adding one report; `site-gen check`;
 - output size, search index size and the bytes a browser fetches per query.
 
 Every site-gen time is printed beside the floor as a ratio. Timings on a
@@ -120,6 +121,22 @@ def edit_report(site: Path) -> None:
         handle.write("\n本段为基准测试追加的修改。\n")
 
 
+def edit_figure(site: Path) -> None:
+    """Change one figure of another report (its tables, year, agency and data
+    files change with it, not only its page)."""
+    sources = sorted((site / "content").rglob("*.md"))
+    path = sources[len(sources) // 3]
+    text = path.read_text("utf-8")
+    key = "  admin_penalty:"
+    start = text.index(key)
+    end = text.index("\n", start)
+    line = text[start:end]
+    digits = [i for i, ch in enumerate(line) if ch.isdigit()]
+    i = digits[-1]
+    line = line[:i] + str((int(line[i]) + 1) % 10) + line[i + 1:]
+    path.write_text(text[:start] + line + text[end:], "utf-8")
+
+
 def edit_template(site: Path) -> None:
     from site_gen.render import default_theme_dir
     target = site / "themes" / "default" / "templates" / "page.html"
@@ -160,6 +177,7 @@ def run(reports: int, work: Path) -> dict:
         ("clean build", lambda: None, ["build", str(site), "--quiet", "--clean"]),
         ("no-op rebuild", lambda: None, ["build", str(site), "--quiet"]),
         ("edit one report", lambda: edit_report(site), ["build", str(site), "--quiet"]),
+        ("edit one figure", lambda: edit_figure(site), ["build", str(site), "--quiet"]),
         ("add one report", lambda: add_report(site), ["build", str(site), "--quiet"]),
         ("edit one template", lambda: edit_template(site), ["build", str(site), "--quiet"]),
         ("check", lambda: None, ["check", str(site)]),
@@ -181,7 +199,7 @@ def print_table(results: dict) -> None:
     floor = results["floor"]["seconds"]
     print(f"\n{results['reports']} reports ({results['source_mb']} MB of sources), {results['cores']} cores\n")
     print(f"{'step':<20}{'seconds':>10}{'x floor':>10}{'peak MiB':>10}")
-    for name in ("floor", "clean build", "no-op rebuild", "edit one report", "add one report",
+    for name in ("floor", "clean build", "no-op rebuild", "edit one report", "edit one figure", "add one report",
                  "edit one template", "check"):
         row = results[name]
         print(f"{name:<20}{row['seconds']:>10.2f}{row['seconds'] / floor:>10.2f}{row['peak_mib']:>10}")
