@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -45,6 +46,12 @@ def _num(value: float) -> str:
 
 
 def _axes(y_max: float, x_label: str, y_label: str) -> list[str]:
+    """Axes, grid lines, ticks and axis labels (the same for many charts: made once)."""
+    return list(_axes_parts(y_max, x_label, y_label))
+
+
+@lru_cache(maxsize=256, typed=True)
+def _axes_parts(y_max: float, x_label: str, y_label: str) -> tuple[str, ...]:
     parts = [f'<line class="axis" x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{LEFT + PLOT_W}" y2="{TOP + PLOT_H}" stroke="#444"/>',
              f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + PLOT_H}" stroke="#444"/>']
     for i in range(TICKS + 1):
@@ -57,7 +64,7 @@ def _axes(y_max: float, x_label: str, y_label: str) -> list[str]:
                  f'{escape(x_label)}</text>')
     parts.append(f'<text class="axis-label" transform="translate(16 {TOP + PLOT_H / 2}) rotate(-90)" '
                  f'text-anchor="middle">{escape(y_label)}</text>')
-    return parts
+    return tuple(parts)
 
 
 def _frame(chart_id: str, title: str, desc: str, body: list[str], kind: str) -> Markup:

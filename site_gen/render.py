@@ -156,6 +156,24 @@ class GridRows(NamedTuple):
     body: Markup
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment, with `a.b` on a plain dict looked up as the key first
+    when `b` is no attribute of dict: the same result (a dict has no attribute
+    of its own), without raising and catching an AttributeError first, which
+    was a good part of rendering the pages whose models are dicts."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @dataclass(frozen=True)
 class Rendered:
     path: str
@@ -169,7 +187,7 @@ class Renderer:
         self.config = config
         self.messages = load_messages(config.language)
         loader = jinja2.FileSystemLoader([str(d / "templates") for d in dirs])
-        self.env = jinja2.Environment(
+        self.env = _Environment(
             loader=loader,
             bytecode_cache=jinja2.FileSystemBytecodeCache(str(_bytecode_dir(config))),
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
@@ -179,12 +197,14 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(t=self.t, site=config, format_date=self.date, to_json=to_json_script,
-                                row_html=self.row_html, grid_rows=self.grid_rows)
+                                row_html=self.row_html, grid_rows=self.grid_rows,
+                                figure_cells=self.figure_cells)
         self.env.filters["date"] = self.date
         self.common = common
         self._blank_html = f'<span class="visually-hidden">{escape(self.t("report.blank"))}</span>'
         self._flag_note = str(escape(self.t("report.flag_note")))
         self._grid_plans: dict[Any, tuple] = {}
+        self._delta_title = str(escape(self.t("tables.delta")))
 
     def t(self, key: str, **values: Any) -> str:
         text = self.messages.get(key, key)
@@ -297,6 +317,35 @@ class Renderer:
         if text:
             items.append("".join(text))
         return head, list(row_paths), items
+
+    def figure_cells(self, cells: Iterable[Any]) -> Markup:
+        """The `<td>` of each figure cell of a table or agency page (dicts made by
+        tables.value_cell / rate_cell: text, sort, missing, why, optional delta),
+        the markup of the `figure_cell` macro of _tables_macros.html, every text
+        escaped.  One call per row: a macro call per figure dominated those pages."""
+        delta_title = self._delta_title
+        parts = []
+        for c in cells:
+            missing = c["missing"]
+            if missing:
+                kind = escape(missing)
+                why = escape(c["why"])
+                parts.append(f'<td class="num missing missing--{kind}" data-value="{escape(c["sort"])}" '
+                             f'data-missing="{kind}">')
+                if missing == "blank":
+                    parts.append(f'—<span class="why">{why}</span>' if c["text"] == "—"
+                                 else f'<span class="visually-hidden">{why}</span>')
+                else:
+                    parts.append(f'—<span class="why">{why}</span>' if c["text"] == "—"
+                                 else f'<span class="why">{why}</span>')
+            else:
+                parts.append(f'<td class="num" data-value="{escape(c["sort"])}">{escape(c["text"])}')
+            delta = c.get("delta")
+            if delta:
+                parts.append(f'<span class="delta" title="{delta_title}"><span class="visually-hidden">'
+                             f'{delta_title} </span>{escape(delta)}</span>')
+            parts.append("</td>")
+        return Markup("".join(parts))
 
     def date(self, value: dt.date | None) -> str:
         return format_date(value, self.config.language)

@@ -85,7 +85,8 @@ def page_count(rows: int) -> int:
 # --- cells ---------------------------------------------------------------------------
 
 def value_cell(value: Value, t: Translate) -> dict[str, Any]:
-    return {"text": value.text, "sort": value.text, "missing": value.missing,
+    text = value.text
+    return {"text": text, "sort": text, "missing": value.missing,
             "why": t(f"tables.missing.{value.missing}") if value.missing else ""}
 
 
@@ -103,6 +104,32 @@ def columns(table: str, t: Translate) -> list[dict[str, Any]]:
     cols += [{"id": r.id, "label": t(f"tables.rate.{r.id}"), "kind": "rate", "derived": True,
               "definition": t(f"tables.def.{r.id}")} for r in RATES[table]]
     return cols
+
+
+def _cached(archive: Any, name: str) -> dict:
+    """A cache that lives as long as the archive (one build): the pages made in
+    one process share what they compute from the same reports."""
+    return archive.__dict__.setdefault(name, {})
+
+
+def shared_columns(archive: Any, table: str, t: Translate) -> list[dict[str, Any]]:
+    """`columns` once per table and language (pages share the read-only dicts)."""
+    cache = _cached(archive, "_tables_columns")
+    key = (table, t)
+    if key not in cache:
+        cache[key] = columns(table, t)
+    return list(cache[key])
+
+
+def figures_of(archive: Any, report: Report, table: str) -> ReportFigures:
+    """A report's figures of a table, computed once per build and process (the
+    table pages of its year and its agency page share them)."""
+    cache = _cached(archive, "_tables_report_figures")
+    key = (report.key, table)
+    found = cache.get(key)
+    if found is None or found.report is not report:
+        found = cache[key] = report_figures(report, table)
+    return found
 
 
 def _meta_cells(report: Report, t: Translate) -> dict[str, Any]:
@@ -159,49 +186,69 @@ def distribution(figs: list[ReportFigures], table: str, year: int, t: Translate)
 def year_figures(archive: Any, table: str, year: int) -> list[ReportFigures]:
     """Every report's figures of a table's year (cached on the archive: the
     pages of a split year share them)."""
-    cache = archive.__dict__.setdefault("_tables_figures", {})
+    cache = _cached(archive, "_tables_figures")
     if (table, year) not in cache:
-        cache[(table, year)] = [report_figures(r, table) for r in index(archive).by_year[year]]
+        cache[(table, year)] = [figures_of(archive, r, table) for r in index(archive).by_year[year]]
     return cache[(table, year)]
 
 
-def year_table(archive: Any, table: str, year: int, page: int, t: Translate) -> dict[str, Any]:
-    """The display model of one page of a table's year."""
-    idx = index(archive)
-    reports = idx.by_year[year]
+def _year_parts(archive: Any, table: str, year: int, t: Translate) -> dict[str, Any]:
+    """What every page of a table's year shows alike: filter options, totals and
+    the distribution chart over all the year's reports (made once per year)."""
+    cache = _cached(archive, "_tables_year_parts")
+    key = (table, year, t)
+    if key in cache:
+        return cache[key]
+    reports = index(archive).by_year[year]
     figs = year_figures(archive, table, year)
-    pages = page_count(len(figs))
-    shown = figs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    rows = []
-    for item in shown:
-        report = item.report
-        rows.append({
-            "report": report, "agency_url": f"agencies/{idx.slugs[report.agency]}/",
-            "raw": {"level": report.level or "", "kind": report.kind or "", "region": report.region or ""},
-            **_meta_cells(report, t),
-            "cells": [value_cell(item.values[f.id], t) for f in FIGURES[table]]
-            + [rate_cell(item.rates[r.id], t) for r in RATES[table]],
-        })
-    options = {
-        "level": [(lv, t(f"level.{lv}")) for lv in LEVELS if any(r.level == lv for r in reports)],
-        "kind": [(k, t(f"kind.{k}")) for k in ("government", "department") if any(r.kind == k for r in reports)],
-        "region": [(g, g) for g in sorted({r.region for r in reports if r.region})],
-    }
     unnamed = t("tables.unspecified")
-    return {
-        "table": table, "table_name": t(f"tables.table.{table}"), "year": year,
-        "columns": columns(table, t), "rows": rows, "count": len(figs),
-        "page": page, "pages": [{"number": n, "url": table_url(table, year, n)} for n in range(1, pages + 1)],
-        "first": (page - 1) * PAGE_SIZE + 1 if rows else 0, "last": (page - 1) * PAGE_SIZE + len(rows),
-        "page_size": PAGE_SIZE,
-        "years": [{"year": y, "url": table_url(table, y)} for y in sorted(idx.by_year)],
-        "tables": [{"key": k, "name": t(f"tables.table.{k}"), "url": table_url(k, year)} for k in TABLES],
-        "options": options,
+    parts = cache[key] = {
+        "options": {
+            "level": [(lv, t(f"level.{lv}")) for lv in LEVELS if any(r.level == lv for r in reports)],
+            "kind": [(k, t(f"kind.{k}")) for k in ("government", "department") if any(r.kind == k for r in reports)],
+            "region": [(g, g) for g in sorted({r.region for r in reports if r.region})],
+        },
         "by_level": totals(figs, table, lambda r: r.level, _level_order(figs),
                            lambda k: t(f"level.{k}") if k else unnamed),
         "by_region": totals(figs, table, lambda r: r.region, _region_order(figs), lambda k: k or unnamed),
         "all": totals(figs, table, lambda r: "all", ["all"], lambda k: t("tables.all_reports")),
         "chart": distribution(figs, table, year, t),
+    }
+    return parts
+
+
+def year_table(archive: Any, table: str, year: int, page: int, t: Translate) -> dict[str, Any]:
+    """The display model of one page of a table's year."""
+    idx = index(archive)
+    figs = year_figures(archive, table, year)
+    parts = _year_parts(archive, table, year, t)
+    pages = page_count(len(figs))
+    shown = figs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    figure_ids = [f.id for f in FIGURES[table]]
+    rate_ids = [r.id for r in RATES[table]]
+    meta: dict[tuple, dict[str, Any]] = {}
+    rows = []
+    for item in shown:
+        report = item.report
+        values, rates = item.values, item.rates
+        facts = (report.level, report.kind, report.region)
+        if facts not in meta:
+            meta[facts] = _meta_cells(report, t)
+        rows.append({
+            "report": report, "agency_url": f"agencies/{idx.slugs[report.agency]}/",
+            "raw": {"level": report.level or "", "kind": report.kind or "", "region": report.region or ""},
+            **meta[facts],
+            "cells": [value_cell(values[i], t) for i in figure_ids] + [rate_cell(rates[i], t) for i in rate_ids],
+        })
+    return {
+        "table": table, "table_name": t(f"tables.table.{table}"), "year": year,
+        "columns": shared_columns(archive, table, t), "rows": rows, "count": len(figs),
+        "page": page, "pages": [{"number": n, "url": table_url(table, year, n)} for n in range(1, pages + 1)],
+        "first": (page - 1) * PAGE_SIZE + 1 if rows else 0, "last": (page - 1) * PAGE_SIZE + len(rows),
+        "page_size": PAGE_SIZE,
+        "years": [{"year": y, "url": table_url(table, y)} for y in sorted(idx.by_year)],
+        "tables": [{"key": k, "name": t(f"tables.table.{k}"), "url": table_url(k, year)} for k in TABLES],
+        **parts,
         "csv": f"tables/{table}/{year}/data.csv", "json": f"tables/{table}/{year}/data.json",
     }
 
@@ -246,9 +293,9 @@ def agency_page(archive: Any, agency: str, t: Translate) -> dict[str, Any]:
         first_of_year.setdefault(report.year, report)
     sections = []
     for table in TABLES:
-        figs = [report_figures(r, table) for r in reports]
         if not any(table in r.tables for r in reports):
             continue
+        figs = [figures_of(archive, r, table) for r in reports]
         prev_of = {f.report.year: f for f in figs if first_of_year[f.report.year] is f.report}
         rows = []
         for item in figs:
@@ -266,7 +313,7 @@ def agency_page(archive: Any, agency: str, t: Translate) -> dict[str, Any]:
         title = t("tables.chart_trend", agency=agency, figure=label)
         svg = trend_chart(f"trend-{table}", title, points, x_label=t("tables.year"), y_label=label,
                           blank_label=t("tables.missing.blank"))
-        sections.append({"table": table, "name": t(f"tables.table.{table}"), "columns": columns(table, t),
+        sections.append({"table": table, "name": t(f"tables.table.{table}"), "columns": shared_columns(archive, table, t),
                          "rows": rows, "chart": {"svg": svg, "title": title, "rows": chart_data(points),
                                                  "x_label": t("tables.year"), "y_label": label}})
     latest = reports[-1]

@@ -354,3 +354,43 @@ def test_large_years_list_only_flagged_timeliness(tmp_path, monkeypatch):
     assert statuses == ["late"]  # 某市财政局; the on-time and township reports are only counted
     assert "只列出" in page.select_one(".coverage-summary").get_text()
     assert page.select_one(".coverage-summary").get_text().startswith("按期 2 份，逾期 1 份")
+
+
+# The figure_cell macro as it was written in Jinja, before figure_cells printed the
+# cells in Python: the two must print the same bytes.
+FIGURE_CELL_MACRO = """{% macro figure_cell(c, t) -%}
+<td class="num{% if c.missing %} missing missing--{{ c.missing }}{% endif %}" data-value="{{ c.sort }}"
+  {%- if c.missing %} data-missing="{{ c.missing }}"{% endif %}>
+{%- if c.missing == 'blank' %}{% if c.text == '—' %}—<span class="why">{{ c.why }}</span>{% else %}<span class="visually-hidden">{{ c.why }}</span>{% endif %}
+{%- elif c.missing %}{% if c.text == '—' %}—{% endif %}<span class="why">{{ c.why }}</span>
+{%- else %}{{ c.text }}{% endif %}
+{%- if c.delta is defined and c.delta %}<span class="delta" title="{{ t('tables.delta') }}"><span class="visually-hidden">{{ t('tables.delta') }} </span>{{ c.delta }}</span>{% endif -%}
+</td>
+{%- endmacro %}{% for c in cells %}{{ figure_cell(c, t) }}{% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["zh-Hans", "en"])
+def test_figure_cells_print_what_the_macro_printed(tmp_path, language):
+    from site_gen.config import Config
+    from site_gen.figures import RateValue, Value
+    from site_gen.render import Renderer, default_theme_dir
+
+    renderer = Renderer(Config(root=tmp_path, language=language), [default_theme_dir()], {})
+    t = renderer.t
+    cells = [tables.value_cell(Value(12), t), tables.value_cell(Value(0.1), t),
+             tables.value_cell(Value(None, "blank"), t), tables.value_cell(Value(None, "absent"), t),
+             tables.value_cell(Value(None, "format"), t),
+             tables.rate_cell(RateValue(None, missing="zero"), t), tables.rate_cell(RateValue(None, missing="blank"), t),
+             {"text": "—", "sort": "", "missing": "negative", "why": "<b>&'\""},
+             {"text": "<i>", "sort": "\"x\"", "missing": None, "why": "", "delta": "+3"},
+             {"text": "5", "sort": "5", "missing": None, "why": "", "delta": ""},
+             {"text": "5", "sort": "5", "missing": "<x>", "why": "w", "delta": "<d>"},
+             {"text": "—", "sort": "", "missing": "blank", "why": "空", "delta": "±0"}]
+    macro = renderer.env.from_string(FIGURE_CELL_MACRO)
+    for cell in cells:
+        expected = macro.render(cells=[cell], t=t)
+        assert str(renderer.figure_cells([cell])) == expected, cell
+    assert str(renderer.figure_cells(cells)) == macro.render(cells=cells, t=t)
+    assert renderer.env.from_string(
+        '{% from "_tables_macros.html" import figure_cell %}{{ figure_cell(c, t) }}').render(c=cells[-1], t=t) \
+        == macro.render(cells=cells[-1:], t=t)

@@ -187,3 +187,25 @@ def test_interface_languages(make_site, language, home, year):
     assert page.select(".breadcrumbs li")[0].get_text(strip=True) == home
     assert page.select(".breadcrumbs li")[1].get_text(strip=True) == year
     assert SEED.is_file()
+
+
+def test_dict_keys_in_templates_read_as_jinja_reads_them(tmp_path):
+    """`a.b` on a dict gives its key unless dict has such an attribute (Jinja's rule,
+    looked up faster): methods stay methods, missing keys stay undefined."""
+    import jinja2
+
+    from site_gen.config import Config
+    from site_gen.render import Renderer, default_theme_dir
+
+    env = Renderer(Config(root=tmp_path), [default_theme_dir()], {}).env
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+
+    class Sub(dict):
+        label = "attribute"
+
+    source = ("{{ d.label }}|{{ d.get('label') }}|{{ d.items is callable }}|{{ d.missing is defined }}|"
+              "{{ d.get is callable }}|{{ s.label }}|{{ s.other }}")
+    values = {"d": {"label": "<key>", "items": "not a method", "get": 1}, "s": Sub(label="key", other="o")}
+    assert env.from_string(source).render(values) == plain.from_string(source).render(values)
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ d.missing }}").render(d={})
