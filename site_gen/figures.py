@@ -138,7 +138,10 @@ HEADLINE = {"requests": "new_received", "review_litigation": "review_total", "pr
 
 def exact_sum(values: list[int | float]) -> int | float:
     """Sum without float noise: 0.1 + 0.2 is 0.3, ints stay ints."""
-    if all(isinstance(v, int) for v in values):
+    for v in values:
+        if not isinstance(v, int):
+            break
+    else:
         return sum(values)
     total = sum((Decimal(repr(v)) if isinstance(v, float) else Decimal(v) for v in values), Decimal(0))
     return int(total) if total == total.to_integral() else float(total)
@@ -148,32 +151,49 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _subtotal(node: Any) -> Value:
+# The reasons alone (values are immutable, so every report shares these).
+_BLANK = Value(None, BLANK)
+_ABSENT = Value(None, ABSENT)
+_NOT_IN_FORMAT = Value(None, NOT_IN_FORMAT)
+
+
+def _subtotal_of(node: Any) -> int | float | None:
     """The 总计 column of a group of rows (or of the row itself in cn-gov-2019's
-    one-row 其他处理): blank if any part is blank."""
+    one-row 其他处理), summed level by level: None if any part is blank."""
     if isinstance(node, list):
         value = node[TOTAL] if len(node) > TOTAL else None
-        return Value(value) if _number(value) else Value(None, BLANK)
+        return value if _number(value) else None
     if not isinstance(node, dict) or not node:
-        return Value(None, BLANK)
-    parts = [_subtotal(child) for child in node.values()]
-    if any(p.value is None for p in parts):
-        return Value(None, BLANK)
-    return Value(exact_sum([p.value for p in parts]))  # type: ignore[misc]
+        return None
+    parts = []
+    for child in node.values():
+        part = _subtotal_of(child)
+        if part is None:
+            return None
+        parts.append(part)
+    return exact_sum(parts)
+
+
+def _subtotal(node: Any) -> Value:
+    total = _subtotal_of(node)
+    return _BLANK if total is None else Value(total)
+
+
+def _figure_in(table: dict | None, fmt: str | None, figure: KeyFigure) -> Value:
+    if table is None:
+        return _ABSENT
+    path = figure.path_for(fmt)
+    if path is None:
+        return _NOT_IN_FORMAT
+    node = value_at(table, path)
+    if figure.derived:
+        return _subtotal(node)
+    return Value(node) if _number(node) else _BLANK
 
 
 def figure_value(report: Report, figure: KeyFigure) -> Value:
     """The figure of one report, exactly as stored (or why it is missing)."""
-    table = report.tables.get(figure.table)
-    if table is None:
-        return Value(None, ABSENT)
-    path = figure.path_for(report.format)
-    if path is None:
-        return Value(None, NOT_IN_FORMAT)
-    node = value_at(table, path)
-    if figure.derived:
-        return _subtotal(node)
-    return Value(node) if _number(node) else Value(None, BLANK)
+    return _figure_in(report.tables.get(figure.table), report.format, figure)
 
 
 def rate_value(values: dict[str, Value], rate: Rate) -> RateValue:
@@ -204,7 +224,8 @@ class ReportFigures:
 
 
 def report_figures(report: Report, table: str) -> ReportFigures:
-    values = {f.id: figure_value(report, f) for f in FIGURES[table]}
+    data, fmt = report.tables.get(table), report.format
+    values = {f.id: _figure_in(data, fmt, f) for f in FIGURES[table]}
     rates = {r.id: rate_value(values, r) for r in RATES[table]}
     return ReportFigures(report, values, rates)
 

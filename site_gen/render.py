@@ -205,6 +205,7 @@ class Renderer:
         self._flag_note = str(escape(self.t("report.flag_note")))
         self._grid_plans: dict[Any, tuple] = {}
         self._delta_title = str(escape(self.t("tables.delta")))
+        self._figure_cells: dict[tuple, str] = {}
 
     def t(self, key: str, **values: Any) -> str:
         text = self.messages.get(key, key)
@@ -322,30 +323,38 @@ class Renderer:
         """The `<td>` of each figure cell of a table or agency page (dicts made by
         tables.value_cell / rate_cell: text, sort, missing, why, optional delta),
         the markup of the `figure_cell` macro of _tables_macros.html, every text
-        escaped.  One call per row: a macro call per figure dominated those pages."""
-        delta_title = self._delta_title
+        escaped.  One call per row: a macro call per figure dominated those pages;
+        the markup of a cell is remembered by its texts (figures repeat a lot)."""
+        known = self._figure_cells
         parts = []
         for c in cells:
-            missing = c["missing"]
-            if missing:
-                kind = escape(missing)
-                why = escape(c["why"])
-                parts.append(f'<td class="num missing missing--{kind}" data-value="{escape(c["sort"])}" '
-                             f'data-missing="{kind}">')
-                if missing == "blank":
-                    parts.append(f'—<span class="why">{why}</span>' if c["text"] == "—"
-                                 else f'<span class="visually-hidden">{why}</span>')
-                else:
-                    parts.append(f'—<span class="why">{why}</span>' if c["text"] == "—"
-                                 else f'<span class="why">{why}</span>')
+            text, sort, missing, why = c["text"], c["sort"], c["missing"], c["why"]
+            key = (text, sort, missing, why)
+            if type(text) is str and type(sort) is str and type(why) is str and (missing is None or type(missing) is str):
+                html = known.get(key)
+                if html is None:
+                    if len(known) >= 50_000:
+                        known.clear()
+                    html = known[key] = self._figure_cell(text, sort, missing, why)
             else:
-                parts.append(f'<td class="num" data-value="{escape(c["sort"])}">{escape(c["text"])}')
+                html = self._figure_cell(text, sort, missing, why)
             delta = c.get("delta")
             if delta:
-                parts.append(f'<span class="delta" title="{delta_title}"><span class="visually-hidden">'
-                             f'{delta_title} </span>{escape(delta)}</span>')
-            parts.append("</td>")
+                html = html[:-5] + (f'<span class="delta" title="{self._delta_title}"><span class="visually-hidden">'
+                                    f'{self._delta_title} </span>{escape(delta)}</span></td>')
+            parts.append(html)
         return Markup("".join(parts))
+
+    @staticmethod
+    def _figure_cell(text: Any, sort: Any, missing: Any, why: Any) -> str:
+        if not missing:
+            return f'<td class="num" data-value="{escape(sort)}">{escape(text)}</td>'
+        kind = escape(missing)
+        if missing == "blank" and text != "—":
+            body = f'<span class="visually-hidden">{escape(why)}</span>'
+        else:
+            body = ("—" if text == "—" else "") + f'<span class="why">{escape(why)}</span>'
+        return f'<td class="num missing missing--{kind}" data-value="{escape(sort)}" data-missing="{kind}">{body}</td>'
 
     def date(self, value: dt.date | None) -> str:
         return format_date(value, self.config.language)

@@ -371,6 +371,8 @@ FIGURE_CELL_MACRO = """{% macro figure_cell(c, t) -%}
 
 @pytest.mark.parametrize("language", ["zh-Hans", "en"])
 def test_figure_cells_print_what_the_macro_printed(tmp_path, language):
+    from markupsafe import Markup
+
     from site_gen.config import Config
     from site_gen.figures import RateValue, Value
     from site_gen.render import Renderer, default_theme_dir
@@ -385,12 +387,62 @@ def test_figure_cells_print_what_the_macro_printed(tmp_path, language):
              {"text": "<i>", "sort": "\"x\"", "missing": None, "why": "", "delta": "+3"},
              {"text": "5", "sort": "5", "missing": None, "why": "", "delta": ""},
              {"text": "5", "sort": "5", "missing": "<x>", "why": "w", "delta": "<d>"},
-             {"text": "—", "sort": "", "missing": "blank", "why": "空", "delta": "±0"}]
+             {"text": "—", "sort": "", "missing": "blank", "why": "空", "delta": "±0"},
+             {"text": "—", "sort": "", "missing": "", "why": "", "delta": None},
+             {"text": 7, "sort": 7.5, "missing": None, "why": None},
+             {"text": "<b>", "sort": "<b>", "missing": None, "why": ""},
+             {"text": Markup("<b>"), "sort": "<b>", "missing": None, "why": ""},
+             {"text": "<b>", "sort": "<b>", "missing": None, "why": ""}]
     macro = renderer.env.from_string(FIGURE_CELL_MACRO)
-    for cell in cells:
+    for cell in cells + cells:  # the second time from memory
         expected = macro.render(cells=[cell], t=t)
         assert str(renderer.figure_cells([cell])) == expected, cell
     assert str(renderer.figure_cells(cells)) == macro.render(cells=cells, t=t)
     assert renderer.env.from_string(
         '{% from "_tables_macros.html" import figure_cell %}{{ figure_cell(c, t) }}').render(c=cells[-1], t=t) \
         == macro.render(cells=cells[-1:], t=t)
+
+
+def _reference_subtotal(node):
+    """figures._subtotal as first written: a Value per part, summed level by level."""
+    from site_gen.figures import BLANK, Value, _number, exact_sum
+    if isinstance(node, list):
+        value = node[TOTAL] if len(node) > TOTAL else None
+        return Value(value) if _number(value) else Value(None, BLANK)
+    if not isinstance(node, dict) or not node:
+        return Value(None, BLANK)
+    parts = [_reference_subtotal(child) for child in node.values()]
+    if any(p.value is None for p in parts):
+        return Value(None, BLANK)
+    return Value(exact_sum([p.value for p in parts]))
+
+
+def test_subtotals_and_sums_as_first_written():
+    import random
+    from decimal import Decimal
+
+    from site_gen.figures import _subtotal, exact_sum
+
+    def reference_sum(values):
+        if all(isinstance(v, int) for v in values):
+            return sum(values)
+        total = sum((Decimal(repr(v)) if isinstance(v, float) else Decimal(v) for v in values), Decimal(0))
+        return int(total) if total == total.to_integral() else float(total)
+
+    rng = random.Random(5)
+    leaves = [0, 3, -2, 0.1, 0.2, 2.675, 1e-7, None, True, "7", 12345678901234567890]
+
+    def node(depth):
+        kind = rng.random()
+        if depth > 2 or kind < 0.45:
+            return [rng.choice(leaves) for _ in range(rng.choice([7, 7, 7, 3]))]
+        if kind < 0.5:
+            return rng.choice([None, {}, 5, "x"])
+        return {f"k{i}": node(depth + 1) for i in range(rng.randint(1, 4))}
+
+    for _ in range(3000):
+        tree = node(0)
+        got, expected = _subtotal(tree), _reference_subtotal(tree)
+        assert (got, type(got.value)) == (expected, type(expected.value)), tree
+        values = [rng.choice([v for v in leaves if isinstance(v, (int, float))]) for _ in range(rng.randint(0, 5))]
+        assert (exact_sum(values), type(exact_sum(values))) == (reference_sum(values), type(reference_sum(values)))
