@@ -263,30 +263,43 @@ class Archive:
     pages: list[Page]
     checks: ArchiveChecks
     agency_links: dict[str, str] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)  # the archive never changes once made
 
     def years(self) -> list[int]:
         return sorted({r.year for r in self.reports}, reverse=True)
 
     def by_year(self) -> dict[int, list[Report]]:
-        grouped: dict[int, list[Report]] = {}
-        for report in self.reports:
-            grouped.setdefault(report.year, []).append(report)
-        return {y: sorted(rs, key=lambda r: (r.agency, r.slug)) for y, rs in sorted(grouped.items(), reverse=True)}
+        found = self._memo.get("by_year")
+        if found is None:
+            grouped: dict[int, list[Report]] = {}
+            for report in self.reports:
+                grouped.setdefault(report.year, []).append(report)
+            found = self._memo["by_year"] = {y: sorted(rs, key=lambda r: (r.agency, r.slug))
+                                             for y, rs in sorted(grouped.items(), reverse=True)}
+        return found
 
     def neighbours(self) -> dict[tuple[int, str], tuple[Report | None, Report | None]]:
         """Previous and next year's report of the same agency."""
-        by_agency: dict[str, dict[int, Report]] = {}
-        for report in sorted(self.reports, key=lambda r: r.key):
-            by_agency.setdefault(report.agency, {}).setdefault(report.year, report)
-        result = {}
-        for report in self.reports:
-            years = by_agency[report.agency]
-            result[report.key] = (years.get(report.year - 1), years.get(report.year + 1))
-        return result
+        found = self._memo.get("neighbours")
+        if found is None:
+            by_agency: dict[str, dict[int, Report]] = {}
+            for report in self.reports:  # sorted by key
+                by_agency.setdefault(report.agency, {}).setdefault(report.year, report)
+            found = self._memo["neighbours"] = {}
+            for report in self.reports:
+                years = by_agency[report.agency]
+                found[report.key] = (years.get(report.year - 1), years.get(report.year + 1))
+        return found
 
 
 def _hash(*parts: str) -> str:
     """A digest of strings (the planner's fast path; see `_digest`)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def hash_strings(parts: Iterable[str]) -> str:
+    """A digest of many strings, for page modules' plan inputs (cheaper than
+    handing the planner a long list to serialise)."""
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
@@ -403,13 +416,14 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
         jobs.append(Job(f"{report.url}report.json", _hash(env, "json", report.meta_digest, checks), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
-        light = [(r.meta_digest, archive.checks.failure_count(r.key), links.get(r.agency)) for r in reports]
+        light = hash_strings(f"{r.meta_digest}\x1e{archive.checks.failure_count(r.key)}\x1e{links.get(r.agency)}"
+                             for r in reports)
         jobs.append(Job(f"{year}/index.html", _digest(env, tpl("year.html"), nav_digest, year, light,
                                                       _coverage_inputs(archive, year)), "year", (year,)))
     for page in archive.pages:
         jobs.append(Job(f"{page.url}index.html", _digest(env, tpl("page.html"), nav_digest, page.digest), "page",
                         (page.slug,)))
-    all_digests = [(r.meta_digest, archive.checks.failure_count(r.key)) for r in archive.reports]
+    all_digests = hash_strings(f"{r.meta_digest}\x1e{archive.checks.failure_count(r.key)}" for r in archive.reports)
     site_digest = _digest(env, nav_digest, all_digests)
     site_templates = {"home": "index.html", "checks": "checks.html", "sitemap": "sitemap.xml", "feed": "feed.xml"}
     inputs_digests: dict[int, tuple[Any, str]] = {}  # pages of one table share their inputs

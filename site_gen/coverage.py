@@ -222,10 +222,11 @@ def year_coverage(archive: Any, year: int) -> dict[str, Any]:
 
 def coverage_inputs(archive: Any, year: int) -> list[Any]:
     """What a page showing the coverage of `year` depends on (for plan digests)."""
+    from .build import hash_strings
     agencies = load_agencies(archive.config)
-    light = [(r.meta_digest, r.agency, r.published.isoformat() if r.published else None, r.level, r.kind)
-             for r in archive.reports if r.year == year]
-    return [agencies.digest, sorted(light, key=str)]
+    # The frontmatter digest covers the agency, date, level and kind shown.
+    reports = archive.by_year().get(year, [])
+    return [agencies.digest, hash_strings(sorted(r.meta_digest for r in reports))]
 
 
 # --- pages -----------------------------------------------------------------------

@@ -186,14 +186,15 @@ def year_json(reports: list[Report], table: str, year: int, t: Any) -> Any:
 def plan(archive: Any) -> Iterable[Any]:
     from .build import PlannedFile
     from .tables import index
-    everything = [(r.meta_digest, archive.checks.digest(r.key))
-                  for r in sorted(archive.reports, key=lambda r: r.key)]
+    from .build import hash_strings
+    ordered = sorted(archive.reports, key=lambda r: r.key)
+    everything = hash_strings(f"{r.meta_digest}\x1e{archive.checks.digest(r.key)}" for r in ordered)
     yield PlannedFile("data/reports.json", "reports_json", (), ["reports_json", everything], None)
-    digests = [r.meta_digest for r in sorted(archive.reports, key=lambda r: r.key)]
+    digests = hash_strings(r.meta_digest for r in ordered)
     for table in TABLES:
         yield PlannedFile(f"data/{table}.csv", "table_csv", (table,), ["table_csv", table, digests], None)
     for year, reports in index(archive).by_year.items():
-        light = [r.meta_digest for r in reports]
+        light = hash_strings(r.meta_digest for r in reports)
         for table in TABLES:
             yield PlannedFile(f"tables/{table}/{year}/data.csv", "year_csv", (table, year),
                               ["year_csv", table, year, light], None)

@@ -14,6 +14,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -92,7 +93,7 @@ class Report:
     def url(self) -> str:
         return f"{self.year}/{self.slug}/"
 
-    @property
+    @cached_property
     def key(self) -> tuple[int, str]:
         return (self.year, self.slug)
 

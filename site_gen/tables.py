@@ -330,8 +330,14 @@ def agencies_list(archive: Any, t: Translate) -> list[dict[str, Any]]:
 
 # --- planning and making ---------------------------------------------------------------------
 
-def _digests(reports: Iterable[Report]) -> list[str]:
-    return [r.meta_digest for r in reports]
+def _digests(reports: Iterable[Report]) -> str:
+    from .build import hash_strings
+    return hash_strings(r.meta_digest for r in reports)
+
+
+def _hash_slugs(idx: Index, reports: Iterable[Report]) -> str:
+    from .build import hash_strings
+    return hash_strings(idx.slugs[r.agency] for r in reports)
 
 
 def _r5(archive: Any, reports: Iterable[Report]) -> list[Any]:
@@ -348,7 +354,7 @@ def plan(archive: Any) -> Iterable[Any]:
                       "tables_index.html")
     for table in TABLES:
         for year, reports in idx.by_year.items():
-            inputs = ["table", table, year, years, _digests(reports), [idx.slugs[r.agency] for r in reports]]
+            inputs = ["table", table, year, years, _digests(reports), _hash_slugs(idx, reports)]
             for page in range(1, page_count(len(reports)) + 1):
                 yield PlannedFile(table_url(table, year, page) + "index.html", "table", (table, year, page), inputs,
                                   "table.html")
