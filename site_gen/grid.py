@@ -5,6 +5,10 @@ rowspan/colspan, ids and `headers` lists (so a screen reader announces each
 figure with its row and column labels), computed from the format's data
 file.  Templates only print it.  Figures are shown exactly as stored; a null
 cell is shown blank, never as 0.
+
+The labels, ids and `headers` of a table are the same for every report of a
+format (and script): they are laid out once, as a `Skeleton`, and each
+report's `Grid` only adds its figures and flags.
 """
 from __future__ import annotations
 
@@ -92,7 +96,7 @@ class Grid:
     def _fill(self, cell: Cell) -> Cell:
         if cell.path is None:
             return _copy(cell)
-        return value_cell(cell, value_at(self.data, cell.path[1:]), self.flags.get(cell.path))
+        return filled_cell(cell, value_at(self.data, cell.path[1:]), self.flags.get(cell.path))
 
     def value_cells(self) -> Iterable[Cell]:
         for row in self.body:
@@ -105,7 +109,7 @@ def _copy(cell: Cell) -> Cell:
     return replace(cell, classes=list(cell.classes), flags=list(cell.flags))
 
 
-def value_cell(slot: Cell, value: Any, rules: list[str] | None) -> Cell:
+def filled_cell(slot: Cell, value: Any, rules: list[str] | None) -> Cell:
     """A value cell of the skeleton filled with a figure (and the rules it fails)."""
     cell = Cell(format_number(value), colspan=slot.colspan, headers=slot.headers,
                 classes=["num", "null"] if value is None else ["num"], path=slot.path, value=value)

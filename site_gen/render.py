@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from .config import Config
 from .errors import SiteGenError
-from .grid import format_number, value_cell
+from .grid import filled_cell, format_number
 from .model import value_at
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -256,13 +256,14 @@ class Renderer:
         and a line break, the same markup as `row_html` per row.  Made from the
         grid's skeleton (see grid.Skeleton): the label cells are printed once
         per table format, only the figures per report."""
-        if grid.skeleton is None or grid.materialized:
+        skel = getattr(grid, "skeleton", None)
+        if skel is None or getattr(grid, "materialized", True):
             return GridRows(self._rows_markup(grid.head), self._rows_markup(grid.body))
-        plan = self._grid_plans.get(grid.skeleton)
+        plan = self._grid_plans.get(skel)
         if plan is None:
             if len(self._grid_plans) >= 64:
                 self._grid_plans.clear()
-            plan = self._grid_plans[grid.skeleton] = self._grid_plan(grid.skeleton)
+            plan = self._grid_plans[skel] = self._grid_plan(skel)
         head, row_paths, items = plan
         data, flags = grid.data, grid.flags
         nodes = [value_at(data, p) for p in row_paths]
@@ -281,7 +282,7 @@ class Renderer:
             else:
                 value = value_at(node, (last,))
             if flags and flags.get(slot.path):
-                append(self._cell_html(value_cell(slot, value, flags[slot.path])))
+                append(self._cell_html(filled_cell(slot, value, flags[slot.path])))
             elif value is None:
                 append(null_html)
             elif value.__class__ is int:
@@ -311,8 +312,8 @@ class Renderer:
                     text = []
                 row_path = tuple(cell.path[1:-1])
                 index = row_paths.setdefault(row_path, len(row_paths))
-                plain = value_cell(cell, 0, None)
-                null = value_cell(cell, None, None)
+                plain = filled_cell(cell, 0, None)
+                null = filled_cell(cell, None, None)
                 items.append((index, cell.path[-1], self._open_tag(plain), self._cell_html(null), cell))
             text.append("</tr>\n")
         if text:
