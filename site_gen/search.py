@@ -26,11 +26,16 @@ Design (see ``docs/search.md`` for the long version):
   verifies phrase candidates against it and cuts the excerpt from it.
 * **Files are JSONP**: ``__siteGenSearch("<key>", data)``, loaded by
   ``<script>`` injection, so the search works from ``file://`` too.
-* **Incremental.** A cache keeps each document's source (keyed by its stable id)
-  and the previous shards. When the set and order of documents are unchanged,
-  only changed documents are re-tokenized and only the shards their old and new
-  terms hash to are re-encoded. Files whose bytes did not change are never
-  rewritten. Output depends only on the entries: sorted everything, no times.
+* **Incremental.** ``sync_index`` takes every document as (id, digest) and
+  only the entries of documents whose digest changed. The cache keeps each
+  shard's posting lists (as arrays of document numbers) and, per document, its
+  digest, metadata and the hash of its published file. An edit that keeps the
+  numbering moves the document's number between the lists of the terms it
+  gained or lost, and rewrites only those shards and its own file. Adding,
+  removing or reordering documents maps every list to the new numbers and
+  moves document files, without tokenizing unchanged documents again. Files
+  whose bytes did not change are never rewritten. Output depends only on the
+  entries: sorted everything, no times.
 """
 from __future__ import annotations
 
@@ -39,13 +44,18 @@ import hashlib
 import json
 import operator
 import os
+import pickle
 import re
 import shutil
+import sys
 import tempfile
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from bisect import bisect_left, insort
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, groupby
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -59,7 +69,6 @@ FACETS = ("year", "format", "kind", "level", "region", "failing")
 HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 WORD = "0-9a-z\u00b5\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
 TOKEN_RE = re.compile(f"([{HAN}]+)|([{WORD}]+)")
-NON_HAN_RE = re.compile(f"[^{HAN}]+")
 WORD_RE = re.compile(f"[{WORD}]+")
 _HAN_RANGES = ((0x3007, 0x3008), (0x3400, 0x4DC0), (0x4E00, 0xA000),
                (0xF900, 0xFB00), (0x20000, 0x31350))
@@ -80,19 +89,6 @@ class SearchEntry:
     failing: bool
     lang: str
     text: str
-
-
-@dataclass(frozen=True)
-class SearchStats:
-    docs: int
-    terms: int
-    shards: int
-    bytes: int
-    files_written: int = 0
-    docs_tokenized: int = 0
-    incremental: bool = False
-    files: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- folding
@@ -150,19 +146,19 @@ def prime_fold_map(cache: Path) -> None:
     global _FOLD_MAP
     if _FOLD_MAP is not None:
         return
-    try:
-        from importlib.metadata import version
-        opencc_version = version("opencc")
-    except Exception:  # noqa: BLE001 - any failure just means no cache
-        opencc_version = "unknown"
-    path = Path(cache) / f"fold-{FORMAT_VERSION}-{opencc_version}.json"
-    try:
-        _FOLD_MAP = {int(k): v for k, v in json.loads(path.read_text("utf-8")).items()}
-        return
-    except (OSError, ValueError, AttributeError):
+    path = Path(cache) / f"fold-{FORMAT_VERSION}-{_opencc_version()}.txt"
+    try:  # "<pairs>\n" + the pairs of fold_map_js
+        count, pairs = path.read_text("utf-8").split("\n", 1)
+        if int(count) == len(pairs) // 2 and len(pairs) % 2 == 0:
+            _FOLD_MAP = dict(zip(map(ord, pairs[0::2]), map(ord, pairs[1::2])))
+            return
+    except (OSError, ValueError):
         pass
     _FOLD_MAP = _compute_fold_map()
-    write_if_changed(path, json.dumps(_FOLD_MAP, sort_keys=True).encode("utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{len(_FOLD_MAP)}\n{fold_map_js()}", "utf-8")
+    os.replace(tmp, path)
 
 
 def _compute_fold_map() -> dict[int, int]:
@@ -201,12 +197,19 @@ def fold_map_js() -> str:
 
 
 def terms(folded: str) -> set[str]:
-    """Index terms of folded text: Han chars and bigrams, Latin/number words."""
-    han = NON_HAN_RE.sub("\0", folded)
-    out = set(map(operator.add, han, han[1:]))
-    out.update(han)
-    out = {t for t in out if "\0" not in t}
-    out.update(WORD_RE.findall(folded))
+    """Index terms of folded text: Han chars and bigrams, Latin/number words.
+
+    Report prose repeats its phrases, so each distinct run is expanded once.
+    """
+    out: set[str] = set()
+    add, update = out.add, out.update
+    for han, word in set(TOKEN_RE.findall(folded)):
+        if word:
+            add(word)
+        else:
+            update(han)
+            if len(han) > 1:
+                update(map(operator.add, han, han[1:]))
     return out
 
 
@@ -239,10 +242,35 @@ def is_exact(word: str) -> bool:
     return bool(match) and (match.group(2) is not None or len(word) <= 2)
 
 
+def _text_terms(title: str, agency: str, text: str) -> set[str]:
+    out = terms(fold("\n".join((title, agency, text))))
+    out.update([TITLE_PREFIX + t for t in terms(fold(title + "\n" + agency))])
+    return out
+
+
 def doc_terms(entry: SearchEntry) -> set[str]:
-    body = terms(fold("\n".join((entry.title, entry.agency, entry.text))))
-    title = terms(fold(entry.title + "\n" + entry.agency))
-    return body | {TITLE_PREFIX + t for t in title}
+    """Every term of a document: its text's, and its title's with ``^``."""
+    return _text_terms(entry.title, entry.agency, entry.text)
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    """A search entry with its terms, computed where the entry was made.
+
+    A build makes these in its worker processes (``index_entry``), so the
+    process that writes the index only merges terms into postings. Small to
+    pickle: the terms are one string.
+    """
+    entry: SearchEntry
+    terms: str  # doc_terms(entry), "\\0"-separated, in any order
+
+
+def index_entry(entry: SearchEntry) -> IndexedEntry:
+    """``entry`` with its terms (the per-document part of indexing).
+
+    Needs the fold map: call ``prime_fold_map`` before forking workers.
+    """
+    return IndexedEntry(entry, "\0".join(doc_terms(entry)))
 
 
 def base_term(term: str) -> str:
@@ -285,24 +313,37 @@ def _varint(value: int) -> str:
 
 
 _SMALL = [_varint(v) for v in range(1024)]
+# _GAPS[d] encodes the gap d - 1 between a document number and the one before
+# it (d >= 1); grown on demand, so encoding a list is a join of table lookups.
+_GAPS = [""] + [_varint(v) for v in range(4095)]
+_GAPS_LIMIT = 1 << 20
+_B64_BYTES = bytes.maketrans(bytes(range(64)), B64.encode("ascii"))
 
 
 def _varints(values: Iterable[int]) -> str:
     return "".join(_SMALL[v] if v < 1024 else _varint(v) for v in values)
 
 
-def _gaps(ids: Sequence[int]) -> Iterator[int]:
-    prev = -1
-    for i in ids:
-        yield i - prev - 1
-        prev = i
+def _gap_string(ids: Sequence[int]) -> str:
+    diffs = list(map(operator.sub, ids, chain((-1,), ids)))
+    top = max(diffs)
+    if top >= len(_GAPS):
+        if top >= _GAPS_LIMIT:
+            return "".join(_varint(d - 1) for d in diffs)
+        _GAPS.extend(_varint(d - 1) for d in range(len(_GAPS), top + 1))
+    return "".join(map(_GAPS.__getitem__, diffs))
 
 
 def _bitmap(ids: Sequence[int]) -> str:
-    bits = bytearray(ids[-1] // 6 + 1)
-    for i in ids:
-        bits[i // 6] |= 1 << (i % 6)
-    return "~" + bits.translate(B64.encode().ljust(256, b"?")).decode()
+    """'~' + 6 document bits per character (bit b of char k = doc 6k + b)."""
+    length = ids[-1] // 6 + 1
+    mask = bytearray(6 * length)
+    for i in ids:  # a plain loop is the fastest way to scatter in Python
+        mask[i] = 1
+    value = 0
+    for bit in range(6):  # interleave six 0/1 byte strings into 6-bit values
+        value |= int.from_bytes(mask[bit::6], "little") << bit
+    return "~" + value.to_bytes(length, "little").translate(_B64_BYTES).decode("ascii")
 
 
 def encode_postings(ids: Sequence[int]) -> str:
@@ -312,7 +353,7 @@ def encode_postings(ids: Sequence[int]) -> str:
     bitmap_len = ids[-1] // 6 + 2
     if len(ids) >= bitmap_len:
         return _bitmap(ids)
-    gaps = _varints(_gaps(ids))
+    gaps = _gap_string(ids)
     return gaps if len(gaps) <= bitmap_len else _bitmap(ids)
 
 
@@ -342,11 +383,18 @@ def decode_postings(text: str) -> list[int]:
 # ---------------------------------------------------------------- files
 
 
+def _json_body(data: object) -> bytes:
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode("utf-8")
+
+
+def _js_prefix(key: str) -> bytes:
+    return f"{CALLBACK}({json.dumps(key)},".encode("utf-8")
+
+
 def js_file(key: str, data: object) -> bytes:
     """A JSONP file: calls the loader with its own key and the data."""
-    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f'{CALLBACK}({json.dumps(key)},{body});\n'.encode("utf-8")
+    return _js_prefix(key) + _json_body(data) + b");\n"
 
 
 def read_js(path: Path) -> object:
@@ -355,15 +403,32 @@ def read_js(path: Path) -> object:
     return json.loads(text[start:text.rindex(");")])
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write atomically unless the file already holds exactly these bytes."""
+def write_if_changed(path: Path | str, data: bytes) -> bool:
+    """Write unless the file already holds exactly these bytes.
+
+    An existing file is replaced by a rename, never in place (the build
+    hard-links index files into the output). A new file is written directly:
+    nothing links to it yet, and a torn write is only possible in a run that
+    never records its state, so the next run compares and replaces it.
+    """
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
+        st = os.stat(path)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+        try:
+            handle = open(path, "wb")
+        except FileNotFoundError:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "wb")
+        with handle:
+            handle.write(data)
+        return True
+    if st.st_size == len(data):
+        with open(path, "rb") as handle:
+            if handle.read() == data:
+                return False
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
     os.replace(tmp, path)
     return True
 
@@ -379,21 +444,28 @@ def shard_key(shard: int, shards: int, big: int | None = None) -> str:
 
 # ---------------------------------------------------------------- documents
 
+# A document's metadata as the index keeps it: the facets, then the date.
+# (year, format, kind, level, region, failing, published)
+Meta = tuple
 
-def _order_key(meta: dict) -> tuple:
-    return (meta["year"], *(meta[f] or "" for f in FACETS[1:5]),
-            meta["failing"], meta["published"] or "", meta["id"])
+
+def _meta(entry: SearchEntry) -> Meta:
+    return (entry.year, entry.format, entry.kind, entry.level, entry.region,
+            bool(entry.failing), entry.published)
+
+
+def _order_key(meta: Meta, id_: str) -> tuple:
+    """Documents are numbered by (year, format, kind, level, region, failing,
+    published, id)."""
+    return (meta[0], meta[1] or "", meta[2] or "", meta[3] or "", meta[4] or "",
+            meta[5], meta[6] or "", id_)
 
 
 def _entry_hash(entry: SearchEntry) -> str:
-    raw = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True)
+    raw = json.dumps([entry.id, entry.url, entry.title, entry.agency, entry.year,
+                      entry.published, entry.level, entry.kind, entry.region, entry.format,
+                      bool(entry.failing), entry.lang, entry.text], ensure_ascii=False)
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
-
-
-def _meta(entry: SearchEntry) -> dict:
-    data = asdict(entry)
-    del data["text"]
-    return data
 
 
 def _doc_payload(entry: SearchEntry) -> dict:
@@ -410,56 +482,31 @@ def _entry_from_payload(id_: str, data: dict) -> SearchEntry:
                        failing=bool(data["x"]), lang=data["g"], text=data["b"])
 
 
-class _SourceStore:
-    """Each entry as JSON under the cache, keyed by a hash of its stable id."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, id_: str) -> Path:
-        h = hashlib.sha1(id_.encode("utf-8")).hexdigest()
-        return self.root / h[:2] / f"{h}.json"
-
-    def load(self, id_: str) -> tuple[str, SearchEntry] | None:
-        try:
-            data = json.loads(self.path(id_).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        return data["hash"], _entry_from_payload(id_, data["doc"])
-
-    def save(self, entry: SearchEntry, digest: str) -> None:
-        data = {"hash": digest, "doc": _doc_payload(entry)}
-        write_if_changed(self.path(entry.id),
-                         json.dumps(data, ensure_ascii=False, sort_keys=True).encode())
+def _body_sum(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=8).digest()
 
 
 # ---------------------------------------------------------------- facets
 
 
-def _facet_value(meta: dict, field: str) -> object:
-    value = meta[field]
-    return int(value) if field == "failing" else value
-
-
-def _run_column(metas: Sequence[dict], field: str, values: list) -> str:
+def _run_column(codes: Sequence[int]) -> str:
     """(run length - 1, value index + 1) pairs; index 0 means no value."""
-    index = {v: i + 1 for i, v in enumerate(values)}
     pairs: list[int] = []
-    for meta in metas:
-        code = index.get(_facet_value(meta, field), 0)
-        if pairs and pairs[-1] == code:
-            pairs[-2] += 1
-        else:
-            pairs += [0, code]
+    for code, run in groupby(codes):
+        pairs += [sum(1 for _ in run) - 1, code]
     return _varints(pairs)
 
 
-def _facets_data(metas: Sequence[dict], shards: int) -> dict:
+def _facets_data(metas: _Metas, shards: int) -> dict:
     fields, runs = {}, {}
-    for field in FACETS:
-        present = {_facet_value(m, field) for m in metas} - {None}
-        fields[field] = sorted(present, key=lambda v: (str(type(v)), v))
-        runs[field] = _run_column(metas, field, fields[field])
+    for k, field in enumerate(FACETS):
+        column = metas.column(k)
+        if field == "failing":
+            column = list(map(int, column))
+        values = sorted(set(column) - {None}, key=lambda v: (str(type(v)), v))
+        index = {v: i + 1 for i, v in enumerate(values)}
+        fields[field] = values
+        runs[field] = _run_column([index.get(v, 0) for v in column])
     return {"version": FORMAT_VERSION, "docs": len(metas), "shards": shards,
             "bucket": DOCS_PER_DIR, "values": fields, "runs": runs}
 
@@ -475,37 +522,74 @@ def _day_number(iso: str | None) -> int:
         return 0
 
 
-def _dates_data(metas: Sequence[dict]) -> str:
+def _dates_data(metas: _Metas) -> str:
     """Publication days since 1970 (+1; 0 = unknown), zigzag-delta varints."""
     out, prev = [], 0
-    for meta in metas:
-        day = _day_number(meta["published"]) + (1 if meta["published"] else 0)
+    for published in metas.column(6):
+        day = _day_number(published) + (1 if published else 0)
         delta = day - prev
         out.append(delta * 2 if delta >= 0 else -delta * 2 - 1)
         prev = day
     return _varints(out)
 
 
+class _Metas:
+    """Documents' metadata by number, as seven columns of codes into tables
+    of values (few distinct values: small to keep, fast to load)."""
+
+    def __init__(self, columns: list[tuple[list, array]] | None = None) -> None:
+        self.columns = columns if columns is not None else [([], array("I")) for _ in range(7)]
+        self._index: list[dict] | None = None
+
+    @classmethod
+    def of(cls, metas: Sequence[Meta]) -> _Metas:
+        columns = []
+        for column in zip(*metas) if metas else [()] * 7:
+            values = list(dict.fromkeys(column))
+            index = {v: i for i, v in enumerate(values)}
+            columns.append((values, array("I", map(index.__getitem__, column))))
+        return cls(columns)
+
+    def __len__(self) -> int:
+        return len(self.columns[0][1])
+
+    def __getitem__(self, n: int) -> Meta:
+        return tuple(values[codes[n]] for values, codes in self.columns)
+
+    def __setitem__(self, n: int, meta: Meta) -> None:
+        if self._index is None:
+            self._index = [{v: i for i, v in enumerate(values)} for values, _ in self.columns]
+        for (values, codes), index, value in zip(self.columns, self._index, meta):
+            code = index.get(value)
+            if code is None:
+                code = index[value] = len(values)
+                values.append(value)
+            codes[n] = code
+
+    def column(self, k: int) -> list:
+        values, codes = self.columns[k]
+        return list(map(values.__getitem__, codes))
+
+    def tuples(self) -> list[Meta]:
+        return list(zip(*map(self.column, range(7))))
+
+    def packed(self) -> list[tuple[list, array]]:
+        return _Metas.of(self.tuples()).columns if self._index is not None else self.columns
+
+
 # ---------------------------------------------------------------- shards
 
 
-def _encode_shard(postings: dict[str, Sequence[int]]) -> tuple[dict, list[str]]:
-    """Shard object plus the long lists stored outside it (referenced '@k')."""
+def _shard_files(shard: int, shards: int, encoded: dict[str, str]) -> dict[str, bytes]:
+    """A shard's file and its long lists (files of their own, referenced '@k')."""
     inline, big = {}, []
-    for term in sorted(postings):
-        if not postings[term]:
-            continue
-        enc = encode_postings(postings[term])
+    for term in sorted(encoded):
+        enc = encoded[term]
         if len(enc) > BIG_POSTINGS:
             inline[term] = f"@{len(big)}"
             big.append(enc)
         else:
             inline[term] = enc
-    return inline, big
-
-
-def _shard_files(shard: int, shards: int, postings: dict) -> dict[str, bytes]:
-    inline, big = _encode_shard(postings)
     key = shard_key(shard, shards)
     files = {key + ".js": js_file(key, inline)}
     for k, enc in enumerate(big):
@@ -514,224 +598,766 @@ def _shard_files(shard: int, shards: int, postings: dict) -> dict[str, bytes]:
     return files
 
 
-def _read_shard(root: Path, shard: int, shards: int) -> dict[str, list[int]]:
-    path = root / (shard_key(shard, shards) + ".js")
-    if not path.exists():
-        return {}
-    out = {}
-    for term, enc in read_js(path).items():
-        if enc.startswith("@"):
-            enc = read_js(root / (shard_key(shard, shards, int(enc[1:])) + ".js"))
-        out[term] = decode_postings(enc)
+class _Shard:
+    """A shard's posting lists (arrays of document numbers) and their encodings."""
+
+    __slots__ = ("postings", "encoded", "dirty")
+
+    def __init__(self, postings: dict[str, array] | None = None,
+                 encoded: dict[str, str] | None = None) -> None:
+        self.postings = postings if postings is not None else {}
+        self.encoded = encoded if encoded is not None else {}
+        self.dirty: set[str] = set()
+
+    def add(self, term: str, n: int) -> None:
+        plist = self.postings.get(term)
+        if plist is None:
+            self.postings[term] = array("I", (n,))
+        else:
+            insort(plist, n)
+        self.dirty.add(term)
+
+    def discard(self, term: str, n: int) -> None:
+        plist = self.postings.get(term)
+        if plist is not None:
+            i = bisect_left(plist, n)
+            if i < len(plist) and plist[i] == n:
+                del plist[i]
+                self.dirty.add(term)
+
+    def encode(self) -> None:
+        """Encode the lists that changed; forget the ones now empty."""
+        for term in self.dirty:
+            plist = self.postings.get(term)
+            if plist:
+                self.encoded[term] = encode_postings(plist)
+            else:
+                self.postings.pop(term, None)
+                self.encoded.pop(term, None)
+        self.dirty.clear()
+
+
+# ---------------------------------------------------------------- renumbering
+
+
+_ITEM_SIZE_OK = array("I").itemsize == 4
+
+
+class _Renumbering:
+    """Old document number -> new one, for lists of sorted numbers.
+
+    Unchanged documents keep their relative order, so the map is a few runs of
+    numbers that all move by the same amount; each run of a list is shifted
+    at once as one big integer (four bytes per number: adding a multiple of
+    0x...000100000001 moves every number, and no lane can carry or borrow).
+    """
+
+    MAX_RUNS = 64
+
+    def __init__(self, newpos: list[int | None]) -> None:
+        self.newpos = newpos
+        self.first = next((o for o, p in enumerate(newpos) if p != o), len(newpos))
+        self.dropped = [o for o in range(self.first, len(newpos)) if newpos[o] is None]
+        runs: list[tuple[int, int]] = []
+        for o in range(self.first, len(newpos)):
+            p = newpos[o]
+            if p is not None and (not runs or p - o != runs[-1][1]):
+                runs.append((o, p - o))
+                if len(runs) > self.MAX_RUNS:
+                    break
+        self.runs = runs if _ITEM_SIZE_OK and len(runs) <= self.MAX_RUNS \
+            and len(self.dropped) <= self.MAX_RUNS else None
+
+    def apply(self, plist: array) -> array | None:
+        """The list renumbered, or None when it does not change."""
+        if plist[-1] < self.first:
+            return None
+        start = bisect_left(plist, self.first)
+        if self.runs is None:
+            out = plist[:start]
+            out.extend(filter(_not_none, map(self.newpos.__getitem__, plist[start:])))
+            return out if out != plist else None
+        tail = plist[start:]
+        for o in reversed(self.dropped):
+            i = bisect_left(tail, o)
+            if i < len(tail) and tail[i] == o:
+                del tail[i]
+        out = plist[:start]
+        bounds = [bisect_left(tail, o) for o, _ in self.runs] + [len(tail)]
+        out.extend(tail[:bounds[0]])  # dropped numbers only, already removed
+        for k, (_, shift) in enumerate(self.runs):
+            segment = tail[bounds[k]:bounds[k + 1]]
+            if shift and segment:
+                segment = _shifted(segment, shift)
+            out.extend(segment)
+        return out if out != plist else None
+
+
+def _shifted(segment: array, shift: int) -> array:
+    count = len(segment)
+    value = int.from_bytes(segment.tobytes(), sys.byteorder)
+    lanes = int.from_bytes(_ONE_LANE * count, sys.byteorder)
+    value = value + lanes * shift if shift > 0 else value - lanes * -shift
+    out = array("I")
+    out.frombytes(value.to_bytes(4 * count, sys.byteorder))
     return out
+
+
+_ONE_LANE = (1).to_bytes(4, sys.byteorder)
+_not_none = functools.partial(operator.is_not, None)
+
+
+# ---------------------------------------------------------------- the cache
+#
+# <cache>/state.pickle   what the published index holds (see _new_state); it
+#                        is deleted before anything changes and written last,
+#                        so a run killed midway leaves no state and the next
+#                        run rebuilds the index from entries.
+# <cache>/postings/<shard>.pickle
+#                        each shard's posting lists and their encodings.
+# The document files of the published index are read back, and checked
+# against the hash the state keeps, when documents are renumbered or when a
+# changed document's old terms are needed.
+
+INDEX_VERSION = 2  # layout of the cache; a different one is rebuilt
+STATE_FILE = "state.pickle"
+POSTINGS_DIR = "postings"
+_LEGACY = ("docs", "index")  # folders of index version 1's cache (and its state.json)
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    docs: int
+    terms: int
+    shards: int
+    bytes: int
+    files_written: int = 0
+    docs_tokenized: int = 0
+    incremental: bool = False
+    files: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+@functools.cache
+def _opencc_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("opencc")
+    except Exception:  # noqa: BLE001 - any failure just means an unknown version
+        return "unknown"
+
+
+def _state_key(version: str) -> tuple:
+    return (INDEX_VERSION, FORMAT_VERSION, _opencc_version(), version)
+
+
+def _new_state(key: tuple) -> dict:
+    return {"key": key,
+            "ids": [],        # document ids by document number
+            "digests": [],    # their digests, as given
+            "metas": _Metas(),  # their metadata (_meta)
+            "sums": bytearray(),  # hash of each document file's payload, 8 bytes each
+            "sizes": array("Q"),  # bytes of each document file
+            "shards": 8,
+            "files": {},      # shard -> (long lists in files of their own, bytes)
+            "terms": 0,       # distinct terms
+            "globals": {},    # bytes of facets.js, dates.js, fold.js
+            "facets": b"",    # hash of facets.js: is the published index the one described?
+            "published": ""}  # where it is, relative to the cache
+
+
+def _join(items: list[str]) -> str | list[str]:
+    joined = "\n".join(items)
+    return joined if joined.count("\n") == max(len(items) - 1, 0) else items
+
+
+def _split(packed: str | list[str], n: int) -> list[str]:
+    if isinstance(packed, list):
+        return packed
+    return packed.split("\n") if n else []
+
+
+def _pack_state(state: dict) -> dict:
+    """The state in a form that pickles fast."""
+    return {**state, "n": len(state["ids"]), "ids": _join(state["ids"]),
+            "digests": _join(state["digests"]), "metas": state["metas"].packed(),
+            "sums": bytes(state["sums"])}
+
+
+def _unpack_state(packed: dict) -> dict:
+    n = packed["n"]
+    state = {**packed, "ids": _split(packed["ids"], n), "digests": _split(packed["digests"], n),
+             "metas": _Metas(packed["metas"]), "sums": bytearray(packed["sums"])}
+    del state["n"]
+    if not (len(state["ids"]) == len(state["digests"]) == len(state["metas"])
+            == len(state["sizes"]) == len(state["sums"]) // 8 == n) or \
+            not isinstance(state["sizes"], array):
+        raise ValueError("inconsistent search state")
+    return state
+
+
+def _sum_at(state: dict, n: int) -> bytes:
+    return bytes(state["sums"][8 * n:8 * n + 8])
+
+
+def _load_state(cache: Path, key: tuple, published: Path) -> dict | None:
+    try:
+        with open(cache / STATE_FILE, "rb") as handle:
+            packed = pickle.load(handle)
+        if not isinstance(packed, dict) or packed.get("key") != key \
+                or packed.get("published") != os.path.relpath(published, cache):
+            return None
+        state = _unpack_state(packed)
+    except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+        return None
+    try:
+        with open(published / "facets.js", "rb") as handle:
+            if _body_sum(handle.read()) != state["facets"]:
+                return None
+    except OSError:
+        return None
+    return state
+
+
+def _save_state(cache: Path, state: dict) -> None:
+    tmp = cache / (STATE_FILE + ".tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(_pack_state(state), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cache / STATE_FILE)
+
+
+def _drop_state(cache: Path) -> None:
+    """From here on the cache changes: until it is consistent again, no state."""
+    (cache / STATE_FILE).unlink(missing_ok=True)
+
+
+def _postings_path(cache: Path, shard: int, shards: int) -> Path:
+    return cache / POSTINGS_DIR / f"{shard_name(shard, shards)}.pickle"
+
+
+class _CacheDamaged(Exception):
+    """A cache file the state relies on is missing or unreadable."""
+
+
+def _load_shard(cache: Path, shard: int, shards: int) -> _Shard:
+    try:
+        with open(_postings_path(cache, shard, shards), "rb") as handle:
+            postings, encoded = pickle.load(handle)
+        if not isinstance(postings, dict) or not isinstance(encoded, dict):
+            raise TypeError("not a shard")
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong, it is not usable
+        raise _CacheDamaged(str(exc)) from None
+    return _Shard(postings, encoded)
+
+
+def _dump_shard(cache: Path, shard: int, shards: int, data: _Shard) -> None:
+    path = _postings_path(cache, shard, shards)
+    try:
+        handle = open(path, "wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "wb")
+    with handle:
+        pickle.dump((data.postings, data.encoded), handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Published:
+    """Writes files of the published index, noting those whose bytes changed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.base = os.fspath(root) + os.sep
+        self.changed: list[str] = []
+
+    def put(self, rel: str, data: bytes) -> int:
+        if write_if_changed(self.base + rel, data):
+            self.changed.append(rel)
+        return len(data)
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            with open(self.base + rel, "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def remove(self, rel: str) -> None:
+        try:
+            os.unlink(self.base + rel)
+        except FileNotFoundError:
+            pass
+
+
+class _Doc:
+    """A document to (re)index: its entry, metadata and terms."""
+
+    __slots__ = ("id", "digest", "entry", "packed", "meta", "_terms")
+
+    def __init__(self, id_: str, digest: str, item: SearchEntry | IndexedEntry) -> None:
+        entry, packed = (item.entry, item.terms) if isinstance(item, IndexedEntry) else (item, None)
+        if not isinstance(entry, SearchEntry) or entry.id != id_:
+            raise ValueError(f"the search entry given for `{id_}` is not one")
+        self.id, self.digest, self.entry, self.packed = id_, digest, entry, packed
+        self.meta = _meta(entry)
+        self._terms: set[str] | None = None
+
+    def term_list(self) -> Iterable[str]:
+        """The terms (not kept: a rebuild goes through every document once)."""
+        if self._terms is not None:
+            return self._terms
+        if self.packed is not None:
+            return self.packed.split("\0") if self.packed else ()
+        return doc_terms(self.entry)
+
+    def terms(self) -> set[str]:
+        if self._terms is None:
+            self._terms = set(self.term_list())
+        return self._terms
+
+    def body(self) -> bytes:
+        return _json_body(_doc_payload(self.entry))
+
+
+def _doc_file(ordinal: int, body: bytes) -> bytes:
+    return _js_prefix(doc_key(ordinal)) + body + b");\n"
+
+
+def _stored_body(out: _Published, ordinal: int, expected: bytes) -> bytes | None:
+    """The payload of document file ``ordinal``, if it is the one the state
+    recorded there."""
+    data = out.read(doc_key(ordinal) + ".js")
+    prefix = _js_prefix(doc_key(ordinal))
+    if data is None or not data.startswith(prefix) or not data.endswith(b");\n"):
+        return None
+    body = data[len(prefix):-3]
+    return body if _body_sum(body) == expected else None
+
+
+_DOC_NAMES = [f"{r}.js" for r in range(DOCS_PER_DIR)]
+
+
+def _index_files(state: dict) -> list[str]:
+    files = ["dates.js", "facets.js", "fold.js"]
+    n = len(state["ids"])
+    for q in range(0, n, DOCS_PER_DIR):
+        files += map(f"d/{q // DOCS_PER_DIR}/".__add__, _DOC_NAMES[:min(DOCS_PER_DIR, n - q)])
+    for shard, (big, _) in sorted(state["files"].items()):
+        name = "p/" + shard_name(shard, state["shards"])
+        files.append(name + ".js")
+        files += [f"{name}-{k}.js" for k in range(big)]
+    return files
+
+
+def _stats(state: dict, changed: Sequence[str], *, incremental: bool,
+           tokenized: int) -> SearchStats:
+    size = (sum(state["sizes"]) + sum(b for _, b in state["files"].values())
+            + sum(state["globals"].values()))
+    return SearchStats(docs=len(state["ids"]), terms=state["terms"], shards=state["shards"],
+                       bytes=size, files_written=len(changed), docs_tokenized=tokenized,
+                       incremental=incremental, files=tuple(_index_files(state)),
+                       changed=tuple(sorted(changed)))
 
 
 # ---------------------------------------------------------------- building
 
 
-class _Writer:
-    """Writes files under the output (and the cache mirror), counting changes."""
+def sync_index(docs: Sequence[tuple[str, str]],
+               fresh: Mapping[str, SearchEntry | IndexedEntry],
+               published: Path, cache: Path,
+               load: Callable[[str], SearchEntry | IndexedEntry], *,
+               version: str = "") -> SearchStats:
+    """Bring the index in ``published`` up to date with ``docs``.
 
-    def __init__(self, out_dir: Path, mirror: Path | None) -> None:
-        self.out_dir, self.mirror = out_dir, mirror
-        self.written = 0
-        self.bytes = 0
-        self.keep: set[str] = set()
-        self.changed: set[str] = set()
+    ``docs`` lists every document now in the archive as (id, digest), sorted
+    by id; the digest must change whenever the document's search entry would.
+    ``fresh`` holds entries already made in this run (by id; a ``SearchEntry``
+    or an ``IndexedEntry``); ``load(id)`` must make the entry of a document
+    whose digest changed and that is not in ``fresh``. A document whose
+    digest is unchanged costs a comparison: its entry is not needed.
+    ``version`` stands for whatever every entry depends on besides its own
+    digest; when it differs from the last run, the index is rebuilt.
 
-    def put(self, rel: str, data: bytes, *, mirror: bool = False) -> None:
-        self.keep.add(rel)
-        self.bytes += len(data)
-        if write_if_changed(self.out_dir / rel, data):
-            self.written += 1
-            self.changed.add(rel)
-        if mirror and self.mirror is not None:
-            write_if_changed(self.mirror / rel, data)
-
-    def prune(self, root: Path, subdirs: Sequence[str]) -> None:
-        """Delete files under our subdirs that this build did not produce."""
-        for sub in subdirs:
-            for path in sorted((root / sub).rglob("*")):
-                rel = path.relative_to(root).as_posix()
-                if path.is_file() and rel not in self.keep:
-                    path.unlink()
-
-
-def _scan(entries: Iterable[SearchEntry], store: _SourceStore,
-          hashes: dict[str, str]) -> tuple[list[dict], dict]:
-    """Stream entries into the source store; return metadata and old versions.
-
-    Only entries whose hash differs from the last build are read back or written.
+    The result is byte-identical to an index built from scratch from the same
+    entries. Only files whose bytes change are written (``stats.changed``);
+    ``stats.files`` lists every file of the index. ``cache`` keeps what makes
+    this incremental; a missing or damaged cache means a rebuild from entries
+    (``fresh``, then ``load`` for the others).
     """
-    metas, changed = [], {}
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.id in seen:
-            raise ValueError(f"duplicate search entry id `{entry.id}`")
-        seen.add(entry.id)
-        digest = _entry_hash(entry)
-        if hashes.get(entry.id) != digest:
-            old = store.load(entry.id)
-            changed[entry.id] = old[1] if old else None
-            store.save(entry, digest)
-        metas.append({**_meta(entry), "hash": digest})
-    metas.sort(key=_order_key)
-    return metas, changed
+    published, cache = Path(published), Path(cache)
+    ids = [id_ for id_, _ in docs]
+    for a, b in zip(ids, ids[1:]):
+        if a >= b:
+            raise ValueError(f"duplicate search entry id `{a}`" if a == b
+                             else "search documents must be sorted by id")
+    unknown = fresh.keys() - set(ids)
+    if unknown:
+        raise ValueError(f"search entry `{min(unknown)}` is not among the documents")
+    prime_fold_map(cache)
+    key = _state_key(version)
 
+    def get(id_: str) -> SearchEntry | IndexedEntry:
+        return fresh[id_] if id_ in fresh else load(id_)
 
-def _order_signature(metas: Sequence[dict]) -> str:
-    keys = json.dumps([_order_key(m) for m in metas], ensure_ascii=False)
-    return hashlib.sha1(keys.encode("utf-8")).hexdigest()
-
-
-def _index_docs(metas: Sequence[dict], store: _SourceStore,
-                writer: _Writer) -> dict[str, array]:
-    """Write every document file and collect the postings of every term."""
-    postings: dict[str, array] = {}
-    for ordinal, meta in enumerate(metas):
-        entry = store.load(meta["id"])[1]
-        writer.put(doc_key(ordinal) + ".js", js_file(doc_key(ordinal), _doc_payload(entry)))
-        for term in doc_terms(entry):
-            plist = postings.get(term)
-            if plist is None:
-                plist = postings[term] = array("I")
-            plist.append(ordinal)
-    return postings
-
-
-def _write_all_shards(postings: dict[str, array], shards: int, writer: _Writer) -> int:
-    by_shard: dict[int, dict[str, array]] = {}
-    for term, plist in postings.items():
-        by_shard.setdefault(shard_of(term, shards), {})[term] = plist
-    for shard in sorted(by_shard):
-        for rel, data in _shard_files(shard, shards, by_shard[shard]).items():
-            writer.put(rel, data, mirror=True)
-    return len(postings)
-
-
-def _patch_shards(metas, changed, store, shards, writer, mirror: Path) -> int:
-    """Re-encode only the shards touched by the changed documents."""
-    ordinal = {m["id"]: i for i, m in enumerate(metas)}
-    delta: dict[int, list[tuple[str, int, bool]]] = {}
-    for id_, old in sorted(changed.items()):
-        before = doc_terms(old) if old else set()
-        after = doc_terms(store.load(id_)[1])
-        for term in before ^ after:
-            delta.setdefault(shard_of(term, shards), []).append(
-                (term, ordinal[id_], term in after))
-    touched = set()
-    for shard, edits in sorted(delta.items()):
-        postings = _read_shard(mirror, shard, shards)
-        for term, n, add in edits:
-            ids = set(postings.get(term, ()))
-            ids.add(n) if add else ids.discard(n)
-            postings[term] = sorted(ids)
-        for rel, data in _shard_files(shard, shards, postings).items():
-            writer.put(rel, data, mirror=True)
-            touched.add(rel)
-    _copy_untouched(mirror, writer, touched)
-    return len(delta)
-
-
-def _copy_untouched(mirror: Path, writer: _Writer, touched: set[str]) -> None:
-    for path in sorted((mirror / "p").rglob("*.js")):
-        rel = path.relative_to(mirror).as_posix()
-        if rel not in touched and rel not in writer.keep:
-            writer.put(rel, path.read_bytes())
-
-
-def _count_terms(mirror: Path) -> int:
-    return sum(len(read_js(p)) for p in (mirror / "p").glob("*.js") if "-" not in p.name)
-
-
-def _update_docs(metas: Sequence[dict], store: _SourceStore, writer: _Writer,
-                 changed: dict) -> None:
-    """Rewrite changed document files; unchanged ones only if missing."""
-    for n, meta in enumerate(metas):
-        rel = doc_key(n) + ".js"
-        if meta["id"] not in changed and (writer.out_dir / rel).is_file():
-            writer.keep.add(rel)
-            writer.bytes += (writer.out_dir / rel).stat().st_size
-            continue
-        entry = store.load(meta["id"])[1]
-        writer.put(rel, js_file(doc_key(n), _doc_payload(entry)))
-
-
-def _write_globals(metas: Sequence[dict], shards: int, writer: _Writer) -> None:
-    writer.put("facets.js", js_file("facets", _facets_data(metas, shards)))
-    writer.put("dates.js", js_file("dates", _dates_data(metas)))
-    writer.put("fold.js", js_file("fold", fold_map_js()))
-
-
-def _load_state(path: Path) -> dict:
+    state = _load_state(cache, key, published)
+    if state is None:
+        return _rebuild(docs, get, published, cache, key)
+    plan = _scan(docs, get, state, _Published(published), cache)
+    if plan is None:
+        return _stats(state, (), incremental=True, tokenized=0)
+    out = _Published(published)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
+        if plan.old_terms is not None:
+            _patch(plan, state, out, cache)
+        else:
+            _renumber(plan, state, out, cache, get)
+    except _CacheDamaged:  # the state is gone already: start over from entries
+        return _rebuild(docs, get, published, cache, key, out, plan.changed)
+    _save_state(cache, state)
+    return _stats(state, out.changed, incremental=True, tokenized=len(plan.changed))
 
 
-def write_search_index(entries: Iterable[SearchEntry], out_dir: Path,
+def write_search_index(entries: Iterable[SearchEntry | IndexedEntry], out_dir: Path,
                        cache_dir: Path | None = None) -> SearchStats:
     """Write the search index for ``entries`` into ``out_dir``.
 
-    With ``cache_dir``, a later call re-tokenizes only entries that changed.
-    Files in ``out_dir`` whose bytes do not change are left alone; the stats
-    list every index file and the ones written.
+    With ``cache_dir``, a later call redoes only what changed (entries are
+    compared by a hash of their content). Files in ``out_dir`` whose bytes
+    do not change are left alone; the stats list every index file and the
+    ones written.
     """
+    fresh: dict[str, SearchEntry | IndexedEntry] = {}
+    docs = []
+    for item in entries:
+        entry = item.entry if isinstance(item, IndexedEntry) else item
+        if entry.id in fresh:
+            raise ValueError(f"duplicate search entry id `{entry.id}`")
+        fresh[entry.id] = item
+        docs.append((entry.id, _entry_hash(entry)))
+    docs.sort()
+
+    def load(id_: str) -> SearchEntry:
+        raise AssertionError(f"no entry for `{id_}`")  # every entry is fresh
+
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(cache_dir) if cache_dir else Path(tmp)
-        return _build(entries, Path(out_dir), cache)
+        return sync_index(docs, fresh, Path(out_dir), cache, load)
+
+
+_STATE_MEMO: dict[Path, tuple[tuple, dict, dict]] = {}
 
 
 def cached_entry(cache_dir: Path, id_: str) -> SearchEntry | None:
-    """The entry last indexed under ``id_``, from the cache (None if absent)."""
-    found = _SourceStore(Path(cache_dir) / "docs").load(id_)
-    return found[1] if found else None
+    """The entry last indexed under ``id_`` (None if unknown).
+
+    Read back from the published index that ``cache_dir``'s state describes.
+    Superseded by ``sync_index``, which needs no entry of an unchanged document.
+    """
+    path = Path(cache_dir) / STATE_FILE
+    try:
+        st = path.stat()
+        memo = _STATE_MEMO.get(path)
+        if memo is None or memo[0] != (st.st_mtime_ns, st.st_size):
+            with open(path, "rb") as handle:
+                state = _unpack_state(pickle.load(handle))
+            memo = ((st.st_mtime_ns, st.st_size), state,
+                    dict(zip(state["ids"], range(len(state["ids"])))))
+            _STATE_MEMO.clear()
+            _STATE_MEMO[path] = memo
+        state, position = memo[1], memo[2]
+        n = position[id_]
+        published = Path(cache_dir) / state["published"]
+        body = _stored_body(_Published(published), n, _sum_at(state, n))
+        return None if body is None else _entry_from_payload(id_, json.loads(body))
+    except Exception:  # noqa: BLE001 - no usable cache: no entry
+        return None
 
 
-def _build(entries: Iterable[SearchEntry], out_dir: Path, cache: Path) -> SearchStats:
-    prime_fold_map(cache)
-    store, mirror = _SourceStore(cache / "docs"), cache / "index"
-    state_path = cache / "state.json"
-    state = _load_state(state_path)
-    # The cache is about to change; until this build finishes, no state means
-    # "rebuild from scratch", so a build killed midway never leaves a state
-    # that disagrees with the cached documents.
-    state_path.unlink(missing_ok=True)
-    hashes = state.get("hashes", {}) if state.get("version") == FORMAT_VERSION else {}
-    metas, changed = _scan(entries, store, hashes)
-    shards = shard_count(len(metas))
-    signature = _order_signature(metas)
-    writer = _Writer(out_dir, mirror)
-    incremental = (state.get("version") == FORMAT_VERSION
-                   and state.get("signature") == signature
-                   and state.get("shards") == shards and (mirror / "p").is_dir())
-    if incremental:
-        _patch_shards(metas, changed, store, shards, writer, mirror)
-        _update_docs(metas, store, writer, changed)
-        n_terms = state["terms"]
+def _write_globals(state: dict, out: _Published, *, fold_too: bool) -> None:
+    sizes, metas = state["globals"], state["metas"]
+    facets = js_file("facets", _facets_data(metas, state["shards"]))
+    sizes["facets.js"] = out.put("facets.js", facets)
+    state["facets"] = _body_sum(facets)
+    sizes["dates.js"] = out.put("dates.js", js_file("dates", _dates_data(metas)))
+    if fold_too:
+        sizes["fold.js"] = out.put("fold.js", js_file("fold", fold_map_js()))
+
+
+def _write_shard(shard: int, data: _Shard, state: dict, out: _Published, cache: Path) -> None:
+    """Publish a shard (its file and long lists) and keep its postings."""
+    shards = state["shards"]
+    old_big = state["files"].get(shard, (0, 0))[0]
+    data.encode()
+    new_big = 0
+    if data.encoded:
+        files = _shard_files(shard, shards, data.encoded)
+        size = sum(out.put(rel, blob) for rel, blob in files.items())
+        new_big = len(files) - 1
+        state["files"][shard] = (new_big, size)
+        _dump_shard(cache, shard, shards, data)
     else:
-        shutil.rmtree(mirror / "p", ignore_errors=True)
-        n_terms = _write_all_shards(_index_docs(metas, store, writer), shards, writer)
-    _write_globals(metas, shards, writer)
-    writer.prune(out_dir, ("p", "d"))
-    _prune_store(store, {m["id"] for m in metas})
-    n_terms = _count_terms(mirror) if incremental and changed else n_terms
-    state = {"version": FORMAT_VERSION, "signature": signature, "shards": shards,
-             "terms": n_terms, "hashes": {m["id"]: m["hash"] for m in metas}}
-    write_if_changed(state_path, json.dumps(state, sort_keys=True).encode())
-    return SearchStats(docs=len(metas), terms=n_terms, shards=shards,
-                       bytes=writer.bytes, files_written=writer.written,
-                       docs_tokenized=len(changed) if incremental else len(metas),
-                       incremental=incremental, files=tuple(sorted(writer.keep)),
-                       changed=tuple(sorted(writer.changed)))
+        if shard in state["files"]:
+            out.remove(shard_key(shard, shards) + ".js")
+            del state["files"][shard]
+        _postings_path(cache, shard, shards).unlink(missing_ok=True)
+    for k in range(new_big, old_big):
+        out.remove(shard_key(shard, shards, k) + ".js")
 
 
-def _prune_store(store: _SourceStore, ids: set[str]) -> None:
-    keep = {store.path(i) for i in ids}
-    for path in store.root.rglob("*.json"):
-        if path not in keep:
-            path.unlink()
+def _write_all_shards(postings: dict[str, array], state: dict, out: _Published,
+                      cache: Path) -> None:
+    shards = state["shards"]
+    by_shard: defaultdict[int, _Shard] = defaultdict(_Shard)
+    state["terms"] = 0
+    for term, plist in postings.items():
+        if plist:
+            data = by_shard[shard_of(term, shards)]
+            data.postings[term] = plist
+            data.dirty.add(term)
+            state["terms"] += 1
+    postings.clear()
+    for shard in sorted(by_shard):
+        _write_shard(shard, by_shard.pop(shard), state, out, cache)
+
+
+def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
+             out: _Published | None = None, known: dict[str, _Doc] | None = None) -> SearchStats:
+    """The whole index from entries (no usable state)."""
+    known = known or {}
+    found = [known.get(id_) or _Doc(id_, digest, get(id_)) for id_, digest in docs]
+    _drop_state(cache)
+    for name in (*_LEGACY, POSTINGS_DIR):
+        shutil.rmtree(cache / name, ignore_errors=True)
+    (cache / "state.json").unlink(missing_ok=True)
+    found.sort(key=lambda d: _order_key(d.meta, d.id))
+    state = _new_state(key)
+    state["published"] = os.path.relpath(published, cache)
+    state["shards"] = shard_count(len(found))
+    out = out or _Published(published)
+    postings: dict[str, array] = {}
+    state["ids"] = [doc.id for doc in found]
+    state["digests"] = [doc.digest for doc in found]
+    state["metas"] = _Metas.of([doc.meta for doc in found])
+    sums, sizes = state["sums"], state["sizes"]
+    for n, doc in enumerate(found):
+        found[n] = None  # type: ignore[call-overload]  # let entries go as we go
+        body = doc.body()
+        sums += _body_sum(body)
+        sizes.append(out.put(doc_key(n) + ".js", _doc_file(n, body)))
+        for term in doc.term_list():
+            plist = postings.get(term)
+            if plist is None:
+                postings[term] = plist = array("I")
+            plist.append(n)
+    tokenized = len(found)
+    del found
+    _write_all_shards(postings, state, out, cache)
+    _write_globals(state, out, fold_too=True)
+    _prune(published, set(_index_files(state)))
+    _save_state(cache, state)
+    return _stats(state, out.changed, incremental=False, tokenized=tokenized)
+
+
+def _prune(published: Path, keep: set[str]) -> None:
+    """Delete files under p/ and d/ that are not part of the index."""
+    for sub in ("p", "d"):
+        for folder, _, names in os.walk(published / sub):
+            rel = Path(folder).relative_to(published).as_posix()
+            for name in names:
+                if f"{rel}/{name}" not in keep:
+                    os.unlink(os.path.join(folder, name))
+
+
+@dataclass
+class _Plan:
+    changed: dict[str, _Doc]             # new or changed documents
+    removed: set[str]                    # ids no longer in the archive
+    order: list[str]                     # ids by their new document number
+    numbers: dict[str, int | None]       # changed docs' old numbers (None: new)
+    old_terms: dict[str, set[str]] | None  # numbers unchanged: changed docs' old terms
+
+
+def _scan(docs, get, state: dict, out: _Published, cache: Path) -> _Plan | None:
+    """Compare ``docs`` with the state; gather what changed (None: nothing).
+
+    Reads everything the update needs before anything changes, then drops
+    the state: from there on a killed run leaves no state behind.
+    """
+    old_ids, metas = state["ids"], state["metas"]
+    new_digests, old_digests = dict(docs), dict(zip(old_ids, state["digests"]))
+    if new_digests == old_digests:
+        return None
+    position = dict(zip(old_ids, range(len(old_ids))))
+    changed = {id_: _Doc(id_, digest, get(id_))
+               for id_, digest in sorted(new_digests.items() - old_digests.items())}
+    removed = set(old_digests.keys() - new_digests.keys())
+    added = len(changed.keys() - old_digests.keys())
+    numbers = {id_: position.get(id_) for id_ in changed}
+    if added or removed or any(doc.meta != metas[numbers[doc.id]] for doc in changed.values()):
+        keys = dict(zip(old_ids, metas.tuples()))
+        for id_ in removed:
+            del keys[id_]
+        keys.update((doc.id, doc.meta) for doc in changed.values())
+        order = sorted(keys, key=lambda i: _order_key(keys[i], i))
+        if order != old_ids:
+            return _plan_drop(cache, _Plan(changed, removed, order, numbers, None))
+    old_terms = {}
+    for doc in changed.values():
+        n = numbers[doc.id]
+        body = _stored_body(out, n, _sum_at(state, n))
+        if body is None:  # the published copy is not the one recorded
+            return _plan_drop(cache, _Plan(changed, removed, old_ids, numbers, None))
+        data = json.loads(body)
+        old_terms[doc.id] = _text_terms(data["t"], data["a"], data["b"])
+    return _plan_drop(cache, _Plan(changed, removed, old_ids, numbers, old_terms))
+
+
+def _plan_drop(cache: Path, plan: _Plan) -> _Plan:
+    _drop_state(cache)
+    return plan
+
+
+def _patch(plan: _Plan, state: dict, out: _Published, cache: Path) -> None:
+    """Same document numbers: move each changed document's number between the
+    posting lists of the terms it gained or lost; rewrite only those shards."""
+    shards = state["shards"]
+    delta: defaultdict[int, list[tuple[str, int, bool]]] = defaultdict(list)
+    for id_, doc in plan.changed.items():
+        n, before, after = plan.numbers[id_], plan.old_terms[id_], doc.terms()
+        for term in after - before:
+            delta[shard_of(term, shards)].append((term, n, True))
+        for term in before - after:
+            delta[shard_of(term, shards)].append((term, n, False))
+    for shard in sorted(delta):
+        data = _load_shard(cache, shard, shards) if shard in state["files"] else _Shard()
+        count = len(data.postings)
+        for term, n, add in delta[shard]:
+            data.add(term, n) if add else data.discard(term, n)
+        data.encode()
+        state["terms"] += len(data.postings) - count
+        _write_shard(shard, data, state, out, cache)
+    metas_changed = False
+    for id_, doc in plan.changed.items():
+        n = plan.numbers[id_]
+        body = doc.body()
+        state["sizes"][n] = out.put(doc_key(n) + ".js", _doc_file(n, body))
+        state["sums"][8 * n:8 * n + 8] = _body_sum(body)
+        state["digests"][n] = doc.digest
+        if state["metas"][n] != doc.meta:
+            state["metas"][n] = doc.meta
+            metas_changed = True
+    if metas_changed:
+        _write_globals(state, out, fold_too=False)
+
+
+def _renumber(plan: _Plan, state: dict, out: _Published, cache: Path, get) -> None:
+    """Documents were added, removed or reordered: map every posting list to
+    the new numbers (only new and changed documents are tokenized), move the
+    document files, rewrite what differs."""
+    old_ids, old_shards = state["ids"], state["shards"]
+    new_number = {id_: n for n, id_ in enumerate(plan.order)}
+    # old number -> new number; None for documents removed or indexed anew
+    newpos = [None if id_ in plan.changed or id_ in plan.removed else new_number[id_]
+              for id_ in old_ids]
+    renumbering = _Renumbering(newpos)
+    shards = shard_count(len(plan.order))
+    additions: defaultdict[str, list[int]] = defaultdict(list)
+    for id_ in sorted(plan.changed, key=new_number.__getitem__):
+        n = new_number[id_]
+        for term in plan.changed[id_].term_list():
+            additions[term].append(n)
+
+    def renumbered(data: _Shard) -> None:
+        for term, plist in list(data.postings.items()):
+            moved = renumbering.apply(plist)
+            if moved is not None:
+                data.postings[term] = moved
+                data.dirty.add(term)
+
+    def add(data: _Shard, term: str, numbers: list[int]) -> None:
+        plist = data.postings.get(term)
+        if plist is None:
+            data.postings[term] = array("I", numbers)
+        else:
+            for n in numbers:
+                insort(plist, n)
+        data.dirty.add(term)
+
+    if shards == old_shards:
+        by_shard: defaultdict[int, list[str]] = defaultdict(list)
+        for term in additions:
+            by_shard[shard_of(term, shards)].append(term)
+        for shard in sorted(set(state["files"]) | set(by_shard)):
+            data = _load_shard(cache, shard, shards) if shard in state["files"] else _Shard()
+            count = len(data.postings)
+            renumbered(data)
+            for term in by_shard.get(shard, ()):
+                add(data, term, additions[term])
+            if data.dirty:
+                data.encode()
+                state["terms"] += len(data.postings) - count
+                _write_shard(shard, data, state, out, cache)
+    else:  # the number of shards changed: every term moves
+        everything: dict[str, array] = {}
+        for shard in sorted(state["files"]):
+            data = _load_shard(cache, shard, old_shards)
+            renumbered(data)
+            everything.update(data.postings)
+        for shard, (big, _) in sorted(state["files"].items()):
+            out.remove(shard_key(shard, old_shards) + ".js")
+            for k in range(big):
+                out.remove(shard_key(shard, old_shards, k) + ".js")
+        shutil.rmtree(cache / POSTINGS_DIR, ignore_errors=True)
+        state["files"], state["shards"] = {}, shards
+        for term, numbers in additions.items():
+            plist = everything.get(term)
+            if plist is None:
+                everything[term] = array("I", numbers)
+            else:
+                for n in numbers:
+                    insort(plist, n)
+        _write_all_shards(everything, state, out, cache)
+    _move_documents(plan, state, out, newpos, new_number, get)
+    _write_globals(state, out, fold_too=False)
+
+
+def _move_documents(plan: _Plan, state: dict, out: _Published, newpos: list,
+                    new_number: dict[str, int], get) -> None:
+    """Document files at their new numbers; the state's columns with them.
+
+    Unchanged documents keep their relative order, so moving those that go up
+    from the top down, and those that go down from the bottom up, never
+    overwrites a file before it is read.
+    """
+    old_ids, old_metas = state["ids"], state["metas"].tuples()
+    n_new = len(plan.order)
+    digests: list = [None] * n_new
+    metas: list = [None] * n_new
+    sums = bytearray(8 * n_new)
+    sizes = array("Q", bytes(8 * n_new))
+    for o, p in enumerate(newpos):
+        if p is not None:
+            digests[p], metas[p] = state["digests"][o], old_metas[o]
+            sums[8 * p:8 * p + 8] = state["sums"][8 * o:8 * o + 8]
+            sizes[p] = state["sizes"][o]
+    moves = [(o, p) for o, p in enumerate(newpos) if p is not None and p != o]
+    ups = sorted((m for m in moves if m[1] > m[0]), reverse=True)
+    downs = sorted(m for m in moves if m[1] < m[0])
+    for o, p in ups + downs:
+        body = _stored_body(out, o, _sum_at(state, o))
+        if body is None:  # not the copy recorded: make it again
+            body = _Doc(old_ids[o], state["digests"][o], get(old_ids[o])).body()
+            sums[8 * p:8 * p + 8] = _body_sum(body)
+        sizes[p] = out.put(doc_key(p) + ".js", _doc_file(p, body))
+    for id_, doc in plan.changed.items():
+        p = new_number[id_]
+        body = doc.body()
+        digests[p], metas[p] = doc.digest, doc.meta
+        sums[8 * p:8 * p + 8] = _body_sum(body)
+        sizes[p] = out.put(doc_key(p) + ".js", _doc_file(p, body))
+    for o in range(n_new, len(old_ids)):
+        out.remove(doc_key(o) + ".js")
+    state.update(ids=list(plan.order), digests=digests, metas=_Metas.of(metas), sums=sums,
+                 sizes=sizes)
 
 
 # ---------------------------------------------------------------- reading

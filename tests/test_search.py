@@ -239,18 +239,230 @@ def test_incremental_rewrites_only_touched_files(tmp_path):
     assert first.docs == second.docs == 300
 
 
-def test_incremental_with_a_new_report_rebuilds_and_matches_clean(tmp_path):
+def test_adding_removing_and_reordering_match_clean_builds(tmp_path):
     entries = synthetic(120)
     out, cache = tmp_path / "out", tmp_path / "cache"
     write_search_index(entries, out, cache)
     extra = replace(entries[0], id="2099/new/", url="2099/new/", year=2099)
-    stats = write_search_index(entries + [extra], out, cache)
-    assert not stats.incremental
+    older = replace(entries[1], id="2000/old/", url="2000/old/", year=2000)
+    redated = replace(entries[5], published="2030-01-01")
+    for step in (entries + [extra], entries + [extra, older], entries[1:] + [extra],
+                 entries[1:5] + [redated] + entries[6:], entries[1:]):
+        stats = write_search_index(step, out, cache)
+        assert stats.incremental and stats.docs_tokenized <= 2
+        assert files_of(out) == clean_files(step, tmp_path)
+    assert stats.docs == 119 and not (out / "d/0/119.js").exists()
+
+
+def clean_files(entries, tmp_path: Path) -> dict[str, bytes]:
+    import shutil
+
     clean = tmp_path / "clean"
-    write_search_index(entries + [extra], clean)
-    assert files_of(out) == files_of(clean)
-    removed = write_search_index(entries[1:], out, cache)
-    assert removed.docs == 119 and not (out / "d/0/119.js").exists()
+    shutil.rmtree(clean, ignore_errors=True)
+    write_search_index(entries, clean)
+    return files_of(clean)
+
+
+class Archive:
+    """Entries with digests, synced the way a build does it."""
+
+    def __init__(self, entries, root: Path) -> None:
+        self.entries = {e.id: e for e in entries}
+        self.out, self.cache, self.root = root / "out", root / "cache", root
+        self.loaded: list[str] = []
+
+    def docs(self):
+        return sorted((i, search._entry_hash(e)) for i, e in self.entries.items())
+
+    def load(self, id_):
+        self.loaded.append(id_)
+        return self.entries[id_]
+
+    def sync(self, fresh=(), **kwargs):
+        self.loaded = []
+        before = files_of(self.out) if self.out.exists() else {}
+        stats = search.sync_index(self.docs(), {i: self.entries[i] for i in fresh},
+                                  self.out, self.cache, self.load, **kwargs)
+        after = files_of(self.out)
+        assert after == clean_files(list(self.entries.values()), self.root)
+        assert set(stats.files) == set(after)
+        assert {k for k in after if before.get(k) != after[k]} <= set(stats.changed)
+        return stats
+
+    def edit(self, id_, **changes):
+        self.entries[id_] = replace(self.entries[id_], **changes)
+        return id_
+
+
+def test_sync_index_needs_entries_of_changed_documents_only(tmp_path):
+    archive = Archive(synthetic(80), tmp_path)
+    first = archive.sync()
+    assert not first.incremental and len(archive.loaded) == 80
+    ids = sorted(archive.entries)
+    assert archive.sync().changed == () and archive.loaded == []
+    edited = archive.edit(ids[3], text="全新的内容：鑫淼")
+    stats = archive.sync()
+    assert archive.loaded == [edited] and stats.docs_tokenized == 1
+    assert IndexReader(archive.out).search("鑫淼") == [archive.entries[edited].url]
+    edited = archive.edit(ids[4], text="另一个新内容")
+    stats = archive.sync(fresh=[edited, ids[5]])  # unchanged fresh entries are ignored
+    assert archive.loaded == [] and stats.docs_tokenized == 1
+    assert len(stats.changed) <= 12
+
+
+def test_sync_index_random_edits_adds_and_removals(tmp_path):
+    import random
+
+    rng = random.Random(4)
+    pool = synthetic(160, seed=9)
+    archive = Archive(pool[:70], tmp_path)
+    spare = pool[70:]
+    archive.sync()
+    for _ in range(30):
+        ids = sorted(archive.entries)
+        op = rng.choice(["text", "text", "title", "date", "failing", "add", "remove", "many"])
+        if op == "text":
+            archive.edit(rng.choice(ids), text=rng.choice(pool).text[:rng.randint(0, 200)])
+        elif op == "title":
+            archive.edit(rng.choice(ids), title="新标题" + str(rng.random()))
+        elif op == "date":
+            archive.edit(rng.choice(ids), published=f"20{rng.randint(10, 30)}-0{rng.randint(1, 9)}-11")
+        elif op == "failing":
+            i = rng.choice(ids)
+            archive.edit(i, failing=not archive.entries[i].failing)
+        elif op == "add":
+            for entry in [spare.pop() for _ in range(rng.randint(1, 20)) if spare]:
+                archive.entries[entry.id] = entry
+        elif op == "remove":
+            for i in rng.sample(ids, min(len(ids) - 1, rng.randint(1, 20))):
+                del archive.entries[i]
+        else:
+            for i in rng.sample(ids, len(ids) // 2):
+                archive.edit(i, published=f"20{rng.randint(10, 30)}-0{rng.randint(1, 9)}-12")
+        stats = archive.sync(fresh=[i for i in archive.entries if rng.random() < 0.3])
+        assert stats.incremental and stats.docs == len(archive.entries)
+
+
+def test_shard_count_follows_the_archive_both_ways(tmp_path):
+    entries = synthetic(200)
+    archive = Archive(entries[:190], tmp_path)
+    assert archive.sync().shards == 8
+    archive.entries.update((e.id, e) for e in entries[190:])
+    assert archive.sync().shards == 16
+    for e in entries[150:]:
+        del archive.entries[e.id]
+    stats = archive.sync()
+    assert stats.shards == 8 and stats.incremental
+
+
+def test_indexed_entries_give_the_same_index(tmp_path):
+    entries = synthetic(40)
+    write_search_index([search.index_entry(e) for e in entries], tmp_path / "a")
+    write_search_index(entries, tmp_path / "b")
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
+    indexed = search.index_entry(entries[0])
+    assert set(indexed.terms.split("\0")) == search.doc_terms(entries[0])
+
+
+@pytest.mark.parametrize("damage", ["no state", "bad state", "no postings", "bad postings",
+                                    "edited doc file", "no index", "other version"])
+def test_damaged_cache_falls_back_to_a_rebuild(tmp_path, damage):
+    archive = Archive(synthetic(60), tmp_path)
+    archive.sync()
+    ids = sorted(archive.entries)
+    edited = archive.edit(ids[7], text="改过的文字，另有新词汇鑫淼")
+    kwargs = {}
+    if damage == "no state":
+        (archive.cache / "state.pickle").unlink()
+    elif damage == "bad state":
+        (archive.cache / "state.pickle").write_bytes(b"\x80\x05garbage")
+    elif damage in ("no postings", "bad postings"):
+        for path in (archive.cache / "postings").glob("*.pickle"):
+            path.unlink() if damage == "no postings" else path.write_bytes(b"nonsense")
+    elif damage == "edited doc file":
+        target = next(p for p in (archive.out / "d").rglob("*.js")
+                      if search.read_js(p)["u"] == archive.entries[edited].url)
+        target.write_text("tampered", encoding="utf-8")
+    elif damage == "no index":
+        import shutil
+
+        shutil.rmtree(archive.out)
+    else:
+        kwargs = {"version": "2"}
+    stats = archive.sync(**kwargs)
+    if damage == "edited doc file":  # its old terms are unknown: every list is checked
+        assert stats.incremental and archive.loaded == [edited]
+    else:
+        assert not stats.incremental and sorted(archive.loaded) == ids
+
+
+def test_a_run_killed_midway_leaves_no_state_and_the_next_one_rebuilds(tmp_path, monkeypatch):
+    archive = Archive(synthetic(50), tmp_path)
+    archive.sync()
+    ids = sorted(archive.entries)
+    archive.edit(ids[2], text="被打断的修改")
+    archive.entries.pop(ids[9])
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "_write_shard", killed)
+        with pytest.raises(KeyboardInterrupt):
+            archive.sync()
+    assert not (archive.cache / "state.pickle").exists()
+    stats = archive.sync()
+    assert not stats.incremental and sorted(archive.loaded) == sorted(archive.entries)
+
+
+def test_sync_index_checks_its_arguments(tmp_path):
+    entry = synthetic(2)[0]
+    with pytest.raises(ValueError, match="duplicate"):
+        search.sync_index([("a", "1"), ("a", "1")], {}, tmp_path / "o", tmp_path / "c", print)
+    with pytest.raises(ValueError, match="sorted"):
+        search.sync_index([("b", "1"), ("a", "1")], {}, tmp_path / "o", tmp_path / "c", print)
+    with pytest.raises(ValueError, match="not among"):
+        search.sync_index([], {entry.id: entry}, tmp_path / "o", tmp_path / "c", print)
+
+
+def test_cached_entry_reads_back_the_published_document(tmp_path):
+    entries = synthetic(10)
+    write_search_index(entries, tmp_path / "out", tmp_path / "cache")
+    assert search.cached_entry(tmp_path / "cache", entries[3].id) == entries[3]
+    assert search.cached_entry(tmp_path / "cache", "nope") is None
+    assert search.cached_entry(tmp_path / "elsewhere", entries[3].id) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 300), unique=True, min_size=1), st.data())
+def test_renumbering_shifts_lists_like_a_lookup(old, data):
+    old.sort()
+    n = old[-1] + 1
+    kept = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    inserted = data.draw(st.lists(st.integers(0, n), max_size=80))
+    newpos, p = [], 0
+    for o in range(n):  # a monotone map with gaps (inserts) and drops (removals)
+        p += inserted.count(o)
+        newpos.append(p if kept[o] else None)
+        p += kept[o]
+    plist = search.array("I", old)
+    expected = [newpos[o] for o in old if newpos[o] is not None]
+    got = search._Renumbering(newpos).apply(plist)
+    assert (list(got) if got is not None else old) == expected
+
+
+def test_terms_match_the_plain_definition():
+    import operator
+    import re
+
+    def plain(folded):
+        han = re.sub(f"[^{search.HAN}]+", "\0", folded)
+        out = set(map(operator.add, han, han[1:])) | set(han)
+        return {t for t in out if "\0" not in t} | set(search.WORD_RE.findall(folded))
+
+    for entry in fixture_entries() + synthetic(20):
+        text = fold(entry.title + "\n" + entry.text)
+        assert search.terms(text) == plain(text)
 
 
 # ------------------------------------------------------------------ scale
