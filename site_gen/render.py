@@ -334,7 +334,7 @@ class Renderer:
             if type(text) is str and type(sort) is str and type(why) is str and (missing is None or type(missing) is str):
                 html = known.get(key)
                 if html is None:
-                    if len(known) >= 50_000:
+                    if len(known) >= 20_000:
                         known.clear()
                     html = known[key] = self._figure_cell(text, sort, missing, why)
             else:
