@@ -827,8 +827,9 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     jobs = plan_site(archive, env, templates)
     full = clean or not out.is_dir() or not state.outputs
     planned = {job.path for job in jobs}
+    # The dev server's output folder is its own: it trusts its records there.
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
-            or not _output_intact(out, job.path, state.outputs[job.path])]
+            or (not in_memory and not _output_intact(out, job.path, state.outputs[job.path]))]
     static = theme_files(dirs, "static")
     static_digests = {f"static/{rel}": _digest(env, hashlib.sha256(p.read_bytes()).hexdigest()) for rel, p in static.items()}
     static_todo = [rel for rel, d in static_digests.items()
