@@ -2,11 +2,16 @@
 
     python bench/search_bench.py            # 10,000 and 100,000 reports
     python bench/search_bench.py 20000      # any sizes
+    python bench/search_bench.py --edits 1000 10000   # incremental updates
 
 Prints build time, peak memory (ru_maxrss of a child process per size), index
 size on disk and the bytes a browser downloads for some queries. The text is
 ~5 KB of Chinese per report, drawn from real report phrasing (the seed report's
 clauses plus common phrases), with place names that make rare terms.
+
+``--edits`` builds an index with its cache, then times ``sync_index`` for one
+change at a time, each in a fresh process as a build would run it (the
+process loads the cache's state; only the changed report's entry is given).
 """
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from site_gen.search import IndexReader, SearchEntry, query_words, write_search_index  # noqa: E402
+from site_gen.search import (IndexReader, SearchEntry, index_entry, query_words,  # noqa: E402
+                             sync_index, write_search_index)
 
 PHRASES = """
 政府信息公开工作 高度重视 认真贯彻落实 政务公开 主动公开 依申请公开 不予公开
@@ -132,9 +138,92 @@ def run_one(n: int) -> dict:
                 "queries": [query_figures(out, q) for q in QUERIES]}
 
 
+# One change at a time, applied to the archive of the previous ones.
+EDITS = [
+    ("edit text (new rare word)", "text"),
+    ("edit text (same words)", "same"),
+    ("toggle failing (facets.js)", "failing"),
+    ("add a report (newest year)", "add-new"),
+    ("add a report (oldest year)", "add-old"),
+    ("remove a report", "remove"),
+    ("nothing changed", "none"),
+]
+
+
+def archive_after(n: int, steps: list[str]) -> dict[str, SearchEntry]:
+    """The synthetic archive of ``n`` reports after the changes ``steps``."""
+    from dataclasses import replace
+
+    entries = {e.id: e for e in synthetic_entries(n)}
+    ids = sorted(entries)
+    for k, step in enumerate(steps):
+        target = ids[(k * 7919 + n // 2) % n]
+        e = entries[target]
+        if step == "text":
+            entries[target] = replace(e, text=e.text + f"\n补充说明鑫淼{k}号")
+        elif step == "same":
+            entries[target] = replace(e, text=e.text + "\n政府信息公开")
+        elif step == "failing":
+            entries[target] = replace(e, failing=not e.failing)
+        elif step in ("add-new", "add-old"):
+            year = 2023 if step == "add-new" else 2015
+            new = replace(e, id=f"{year}/added{k}/", url=f"{year}/added{k}/", year=year)
+            entries[new.id] = new
+        elif step == "remove":
+            del entries[ids[k]]
+    return entries
+
+
+def run_sync(n: int, steps: list[str], root: Path) -> dict:
+    """One ``sync_index`` as a build runs it: fresh process, one new entry."""
+    from site_gen.search import _entry_hash
+
+    before, after = archive_after(n, steps[:-1]), archive_after(n, steps)
+    docs = sorted((i, _entry_hash(e)) for i, e in after.items())
+    fresh = {i: index_entry(e) for i, e in after.items() if before.get(i) != e}
+    start = time.perf_counter()
+    stats = sync_index(docs, fresh, root / "search", root / "cache", after.__getitem__)
+    return {"ms": round((time.perf_counter() - start) * 1000, 1), "files_changed": len(stats.changed)}
+
+
+def run_edits(n: int) -> dict:
+    import resource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        entries = list(synthetic_entries(n))
+        start = time.perf_counter()
+        write_search_index(entries, root / "search", root / "cache")
+        clean = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        del entries
+        steps: list[str] = []
+        rows = {}
+        for label, step in EDITS:
+            if step != "none":
+                steps.append(step)
+            out = subprocess.run([sys.executable, __file__, "--sync", str(n), tmp, *steps],
+                                 check=True, capture_output=True, text=True).stdout
+            rows[label] = json.loads(out)
+        return {"docs": n, "clean_build_s": round(clean, 1), "peak_rss_mib": round(peak),
+                "sync_index": rows}
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         print(json.dumps(run_one(int(argv[1])), ensure_ascii=False))
+        return
+    if argv[:1] == ["--sync"]:
+        print(json.dumps(run_sync(int(argv[1]), argv[3:], Path(argv[2]))))
+        return
+    if argv[:1] == ["--edits"]:
+        for n in [int(a) for a in argv[1:]] or [1_000, 10_000]:
+            out = subprocess.run([sys.executable, __file__, "--edits-one", str(n)], check=True,
+                                 capture_output=True, text=True).stdout
+            print(json.dumps(json.loads(out), ensure_ascii=False, indent=1))
+        return
+    if argv[:1] == ["--edits-one"]:
+        print(json.dumps(run_edits(int(argv[1])), ensure_ascii=False))
         return
     for n in [int(a) for a in argv] or [10_000, 100_000]:
         # one child per size so peak memory is that size's alone

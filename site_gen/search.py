@@ -315,7 +315,7 @@ def _varint(value: int) -> str:
 _SMALL = [_varint(v) for v in range(1024)]
 # _GAPS[d] encodes the gap d - 1 between a document number and the one before
 # it (d >= 1); grown on demand, so encoding a list is a join of table lookups.
-_GAPS = [""] + [_varint(v) for v in range(4095)]
+_GAPS = [""] + _SMALL
 _GAPS_LIMIT = 1 << 20
 _B64_BYTES = bytes.maketrans(bytes(range(64)), B64.encode("ascii"))
 
@@ -340,10 +340,28 @@ def _bitmap(ids: Sequence[int]) -> str:
     mask = bytearray(6 * length)
     for i in ids:  # a plain loop is the fastest way to scatter in Python
         mask[i] = 1
+    return _mask_bitmap(mask, length)
+
+
+def _mask_bitmap(mask: bytearray, length: int) -> str:
+    """The bitmap of a mask (one 0/1 byte per document), ``length`` chars."""
     value = 0
     for bit in range(6):  # interleave six 0/1 byte strings into 6-bit values
-        value |= int.from_bytes(mask[bit::6], "little") << bit
+        value |= int.from_bytes(mask[bit:6 * length:6], "little") << bit
     return "~" + value.to_bytes(length, "little").translate(_B64_BYTES).decode("ascii")
+
+
+_BIT_TABLES = [bytes.maketrans(B64.encode("ascii"), bytes((v >> bit) & 1 for v in range(64)))
+               for bit in range(6)]
+
+
+def _bitmap_mask(enc: str) -> bytearray:
+    """The mask (one 0/1 byte per document) of a bitmap encoding."""
+    chars = enc[1:].encode("ascii")
+    mask = bytearray(6 * len(chars))
+    for bit, table in enumerate(_BIT_TABLES):
+        mask[bit::6] = chars.translate(table)
+    return mask
 
 
 def encode_postings(ids: Sequence[int]) -> str:
@@ -667,6 +685,7 @@ class _Renumbering:
                     break
         self.runs = runs if _ITEM_SIZE_OK and len(runs) <= self.MAX_RUNS \
             and len(self.dropped) <= self.MAX_RUNS else None
+        self.max_shift = max((shift for _, shift in runs), default=0)
 
     def apply(self, plist: array) -> array | None:
         """The list renumbered, or None when it does not change."""
@@ -691,6 +710,32 @@ class _Renumbering:
                 segment = _shifted(segment, shift)
             out.extend(segment)
         return out if out != plist else None
+
+
+    def bitmap(self, enc: str, added: Sequence[int], plist: array) -> str:
+        """The encoding of ``plist``: the list bitmap ``enc`` encodes,
+        renumbered, with ``added``. Made from the old bitmap by moving slices
+        of its mask, not numbers one by one (requires ``self.runs``)."""
+        old = _bitmap_mask(enc)
+        for o in self.dropped:
+            if o < len(old):
+                old[o] = 0
+        length = plist[-1] // 6 + 1
+        new = bytearray(max(len(old) + max(self.max_shift, 0), 6 * length))
+        keep = min(self.first, len(old))
+        new[:keep] = old[:keep]
+        for k, (start, shift) in enumerate(self.runs):
+            if start >= len(old):
+                break
+            end = self.runs[k + 1][0] if k + 1 < len(self.runs) else len(old)
+            new[start + shift:min(end, len(old)) + shift] = old[start:end]
+        for n in added:
+            new[n] = 1
+        if len(plist) < length + 1:  # the choice encode_postings makes
+            gaps = _gap_string(plist)
+            if len(gaps) <= length + 1:
+                return gaps
+        return _mask_bitmap(new, length)
 
 
 def _shifted(segment: array, shift: int) -> array:
@@ -740,9 +785,19 @@ class SearchStats:
 
 @functools.cache
 def _opencc_version() -> str:
+    """Identifies the installed OpenCC: its files' names, sizes and times
+    (cheaper than asking for its version through importlib.metadata)."""
     try:
-        from importlib.metadata import version
-        return version("opencc")
+        import importlib.util
+
+        package = Path(importlib.util.find_spec("opencc").origin).parent
+        h = hashlib.sha1()
+        for folder, subfolders, names in os.walk(package):
+            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+            for name in sorted(names):
+                st = os.stat(os.path.join(folder, name))
+                h.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        return h.hexdigest()[:16]
     except Exception:  # noqa: BLE001 - any failure just means an unknown version
         return "unknown"
 
@@ -1292,7 +1347,14 @@ def _renumber(plan: _Plan, state: dict, out: _Published, cache: Path, get) -> No
             renumbered(data)
             for term in by_shard.get(shard, ()):
                 add(data, term, additions[term])
-            if data.dirty:
+            touched = bool(data.dirty)
+            if renumbering.runs is not None:  # long lists: move bitmaps, not numbers
+                for term in list(data.dirty):
+                    enc, plist = data.encoded.get(term), data.postings.get(term)
+                    if enc and enc[0] == "~" and plist:
+                        data.encoded[term] = renumbering.bitmap(enc, additions.get(term, ()), plist)
+                        data.dirty.discard(term)
+            if touched:
                 data.encode()
                 state["terms"] += len(data.postings) - count
                 _write_shard(shard, data, state, out, cache)

@@ -447,8 +447,15 @@ def test_renumbering_shifts_lists_like_a_lookup(old, data):
         p += kept[o]
     plist = search.array("I", old)
     expected = [newpos[o] for o in old if newpos[o] is not None]
-    got = search._Renumbering(newpos).apply(plist)
+    renumbering = search._Renumbering(newpos)
+    got = renumbering.apply(plist)
     assert (list(got) if got is not None else old) == expected
+    added = sorted(set(data.draw(st.lists(st.integers(0, p), max_size=5))) - set(expected))
+    final = sorted(expected + added)
+    if renumbering.runs is not None and final:  # bitmaps are moved as masks
+        bitmap = search._bitmap(old)
+        assert renumbering.bitmap(bitmap, added, search.array("I", final)) == \
+            search.encode_postings(final)
 
 
 def test_terms_match_the_plain_definition():
