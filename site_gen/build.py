@@ -650,8 +650,15 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
             out.append((job.path, exc.errors[0]))
             continue
         write_file(Path(target_root) / job.path, data)
-        out.append((job.path, search_entry(extra, _MAKER.archive) if isinstance(extra, Report) else extra))
+        out.append((job.path, _indexed(search_entry(extra, _MAKER.archive)) if isinstance(extra, Report) else extra))
     return out
+
+
+def _indexed(entry: Any) -> Any:
+    """A search entry with its terms, worked out here (in the worker that
+    rendered the page) so the index is only merged in the main process."""
+    from .search import index_entry
+    return index_entry(entry)
 
 
 def search_entry(report: Report, archive: Archive):
@@ -852,6 +859,9 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
                 progress("render", done[0], total)
 
         line_files = {} if full else {p: i for p, i in state.line_files.items() if p in planned}
+        if config.search:
+            from .search import prime_fold_map
+            prime_fold_map(config.cache_path / "search")  # before workers fork: they index what they render
         entries, render_errors = render_jobs(maker, todo, target.files_root, workers, tick, line_files)
         render_errors.raise_if_any()
         lap("render")
@@ -863,7 +873,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         search_files: dict[str, str] = {}
         search_written: list[str] = []
         if search_dirty:
-            search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full)
+            search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full,
+                                                         env)
         elif config.search:
             search_files = {p: r[0] for p, r in state.outputs.items() if p.startswith("search/")}
         lap("search")
@@ -1032,44 +1043,34 @@ def _live_lines(lines: dict[tuple, int], sources: dict[str, SourceState]) -> dic
     return {k: v for k, v in lines.items() if k[:2] in live}
 
 
-# Search text of each report by (url, source digest), kept by a long-lived
-# process (the dev server) so a rebuild needs no disk read for unchanged reports.
-_SEARCH_TEXTS: dict[tuple[str, str | None], str] = {}
+def search_digests(archive: Archive, env: str) -> list[tuple[str, str]]:
+    """(id, digest) of every report's search entry, sorted by id: the entry
+    holds the report's text and metadata and whether a check fails."""
+    return sorted((r.url, _hash(r.digest, "1" if archive.checks.failure_count(r.key) else "0"))
+                  for r in archive.reports)
 
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
-                  out: Path, full: bool) -> tuple[dict[str, str], list[str]]:
-    """Index every report for search; stage only index files that changed.
+                  out: Path, full: bool, env: str) -> tuple[dict[str, str], list[str]]:
+    """Bring the search index up to date; stage only index files that changed.
 
-    The index is kept up to date in the cache (``search-out/``); reports not
-    re-rendered this time take their text from the search cache instead of
-    rendering their Markdown again. Returns {path: digest} of every index
-    file and the paths staged.
+    The index is kept current in the cache (``search-out/``): reports whose
+    entry is unchanged cost a comparison; the others were rendered this time
+    (their entries come from the workers, terms included) or have their text
+    made here. Returns {path: digest} of every index file and the paths staged.
     """
-    from .search import cached_entry, write_search_index
+    from .search import sync_index
     cache = config.cache_path / "search"
-    have = {e.id for e in entries}
-    for report in archive.reports:
-        if report.url in have:
-            continue
-        text = _SEARCH_TEXTS.get((report.url, report.digest))
-        if text is not None:
-            entries.append(search_entry(replace(report, text=text), archive))
-            continue
-        stored = cached_entry(cache, report.url)
-        if stored is not None and stored.text:
-            entries.append(search_entry(replace(report, text=stored.text), archive))
-        else:
-            body, body_line = read_body(config.root / report.source_path, report.source_path, report.digest)
-            entries.append(search_entry(with_body(report, body, body_line, maker.md), archive))
-    entries.sort(key=lambda e: e.id)
-    digests = {r.url: r.digest for r in archive.reports}
-    if len(_SEARCH_TEXTS) > 2 * len(entries) + 1000:
-        _SEARCH_TEXTS.clear()
-    for entry in entries:
-        _SEARCH_TEXTS[(entry.id, digests.get(entry.id))] = entry.text
+    fresh = {e.entry.id: e for e in entries}
+    by_url = {r.url: r for r in archive.reports}
+
+    def load(id_: str) -> Any:
+        report = by_url[id_]
+        body, body_line = read_body(config.root / report.source_path, report.source_path, report.digest)
+        return search_entry(with_body(report, body, body_line, maker.md), archive)
+
     published = config.cache_path / "search-out"
-    stats = write_search_index(entries, published, cache)
+    stats = sync_index(search_digests(archive, env), fresh, published, cache, load, version=env)
     staged = list(stats.files) if full else list(stats.changed)
     for rel in staged:
         _link_or_copy(published / rel, files_root / "search" / rel)
