@@ -253,16 +253,81 @@ def doc_terms(entry: SearchEntry) -> set[str]:
     return _text_terms(entry.title, entry.agency, entry.text)
 
 
+# Han terms as numbers. Terms travel from a build's workers to the process
+# that merges them, and are merged, as 4-byte codes: cheaper to send and to
+# look up than strings. The Han characters of the Basic Multilingual Plane are
+# numbered 1..28097; a character's code is its number a, a pair's is
+# a | b << 16, and a title term sets bit 31. Translating a text to numbers and
+# reading its UTF-16 bytes as arrays gives every character and pair at once.
+# Other terms (Latin words, numbers, Han beyond the BMP) stay strings.
+
+_SEP = 0x7FFF  # a number no character has: separates runs
+_TITLE_BIT = 1 << 31
+_CODES_OK = sys.byteorder == "little" and array("H").itemsize == 2 and array("I").itemsize == 4
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _han_numbers() -> tuple[list[int], list[int]]:
+    """(translate table: code point -> number, or _SEP for a newline;
+    number -> code point)."""
+    chars = [cp for lo, hi in _HAN_RANGES if hi <= 0x10000 for cp in range(lo, hi)]
+    assert len(chars) < _SEP
+    table = list(range(0x10000))
+    for number, cp in enumerate(chars, 1):
+        table[cp] = number
+    table[ord("\n")] = _SEP
+    return table, [0, *chars]
+
+
+def _coded(folded: str) -> tuple[set[int], set[str]]:
+    """The terms of folded text as codes, and the terms that have none."""
+    runs, words = set(), set()
+    for han, word in set(TOKEN_RE.findall(folded)):
+        (runs.add(han) if han else words.add(word))
+    if _ASTRAL_RE.search(folded):
+        astral = {r for r in runs if _ASTRAL_RE.search(r)}
+        runs -= astral
+        words |= terms("\n".join(astral))
+    data = "\n".join(runs).translate(_han_numbers()[0]).encode("utf-16-le")
+    codes = set(array("H", data))
+    codes.update(array("I", data[:len(data) // 4 * 4]))
+    codes.update(array("I", data[2:2 + (len(data) - 2) // 4 * 4]))
+    return {c for c in codes if c & 0xFFFF != _SEP and c >> 16 != _SEP}, words
+
+
+def _code_term(code: int) -> str:
+    chars = _han_numbers()[1]
+    term = chr(chars[code & 0xFFFF])
+    if code & 0x7FFF0000:
+        term += chr(chars[code >> 16 & 0x7FFF])
+    return TITLE_PREFIX + term if code & _TITLE_BIT else term
+
+
+def _coded_terms(title: str, agency: str, text: str) -> tuple[array, list[str]]:
+    """_text_terms as codes (an array) and the strings that have none."""
+    codes, words = _coded(fold("\n".join((title, agency, text))))
+    head_codes, head_words = _coded(fold(title + "\n" + agency))
+    codes.update([c | _TITLE_BIT for c in head_codes])
+    words.update([TITLE_PREFIX + w for w in head_words])
+    return array("I", codes), list(words)
+
+
 @dataclass(frozen=True)
 class IndexedEntry:
     """A search entry with its terms, computed where the entry was made.
 
     A build makes these in its worker processes (``index_entry``), so the
     process that writes the index only merges terms into postings. Small to
-    pickle: the terms are one string.
+    pickle: most terms are 4-byte codes.
     """
     entry: SearchEntry
-    terms: str  # doc_terms(entry), "\\0"-separated, in any order
+    codes: array        # terms with a code (see _coded)
+    words: list[str]    # the other terms
+
+    def terms(self) -> set[str]:
+        """The same set as ``doc_terms(self.entry)``."""
+        return set(map(_code_term, self.codes)).union(self.words)
 
 
 def index_entry(entry: SearchEntry) -> IndexedEntry:
@@ -270,7 +335,9 @@ def index_entry(entry: SearchEntry) -> IndexedEntry:
 
     Needs the fold map: call ``prime_fold_map`` before forking workers.
     """
-    return IndexedEntry(entry, "\0".join(doc_terms(entry)))
+    if not _CODES_OK:
+        return IndexedEntry(entry, array("I"), list(doc_terms(entry)))
+    return IndexedEntry(entry, *_coded_terms(entry.title, entry.agency, entry.text))
 
 
 def base_term(term: str) -> str:
@@ -946,27 +1013,25 @@ class _Published:
 class _Doc:
     """A document to (re)index: its entry, metadata and terms."""
 
-    __slots__ = ("id", "digest", "entry", "packed", "meta", "_terms")
+    __slots__ = ("id", "digest", "entry", "indexed", "meta", "_terms")
 
     def __init__(self, id_: str, digest: str, item: SearchEntry | IndexedEntry) -> None:
-        entry, packed = (item.entry, item.terms) if isinstance(item, IndexedEntry) else (item, None)
+        entry, indexed = (item.entry, item) if isinstance(item, IndexedEntry) else (item, None)
         if not isinstance(entry, SearchEntry) or entry.id != id_:
             raise ValueError(f"the search entry given for `{id_}` is not one")
-        self.id, self.digest, self.entry, self.packed = id_, digest, entry, packed
+        self.id, self.digest, self.entry, self.indexed = id_, digest, entry, indexed
         self.meta = _meta(entry)
         self._terms: set[str] | None = None
 
-    def term_list(self) -> Iterable[str]:
-        """The terms (not kept: a rebuild goes through every document once)."""
-        if self._terms is not None:
-            return self._terms
-        if self.packed is not None:
-            return self.packed.split("\0") if self.packed else ()
-        return doc_terms(self.entry)
+    def coded(self) -> tuple[Sequence[int], Sequence[str]]:
+        """The terms as codes and strings (not kept: a rebuild goes through
+        every document once)."""
+        indexed = self.indexed or index_entry(self.entry)
+        return indexed.codes, indexed.words
 
     def terms(self) -> set[str]:
         if self._terms is None:
-            self._terms = set(self.term_list())
+            self._terms = self.indexed.terms() if self.indexed is not None else doc_terms(self.entry)
         return self._terms
 
     def body(self) -> bytes:
@@ -1158,13 +1223,15 @@ def _write_shard(shard: int, data: _Shard, state: dict, out: _Published, cache: 
         out.remove(shard_key(shard, shards, k) + ".js")
 
 
-def _write_all_shards(postings: dict[str, array], state: dict, out: _Published,
+def _write_all_shards(postings: dict[str | int, array], state: dict, out: _Published,
                       cache: Path) -> None:
+    """Publish every shard of ``postings`` (terms or term codes -> lists)."""
     shards = state["shards"]
     by_shard: defaultdict[int, _Shard] = defaultdict(_Shard)
     state["terms"] = 0
-    for term, plist in postings.items():
+    for key, plist in postings.items():
         if plist:
+            term = key if isinstance(key, str) else _code_term(key)
             data = by_shard[shard_of(term, shards)]
             data.postings[term] = plist
             data.dirty.add(term)
@@ -1188,7 +1255,7 @@ def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
     state["published"] = os.path.relpath(published, cache)
     state["shards"] = shard_count(len(found))
     out = out or _Published(published)
-    postings: dict[str, array] = {}
+    postings: defaultdict[str, array] = defaultdict(_new_array)
     state["ids"] = [doc.id for doc in found]
     state["digests"] = [doc.digest for doc in found]
     state["metas"] = _Metas.of([doc.meta for doc in found])
@@ -1198,11 +1265,11 @@ def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
         body = doc.body()
         sums += _body_sum(body)
         sizes.append(out.put(doc_key(n) + ".js", _doc_file(n, body)))
-        for term in doc.term_list():
-            plist = postings.get(term)
-            if plist is None:
-                postings[term] = plist = array("I")
+        codes, words = doc.coded()
+        for plist in map(postings.__getitem__, codes):
             plist.append(n)
+        for word in words:
+            postings[word].append(n)
     tokenized = len(found)
     del found
     _write_all_shards(postings, state, out, cache)
@@ -1210,6 +1277,10 @@ def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
     _prune(published, set(_index_files(state)))
     _save_state(cache, state)
     return _stats(state, out.changed, incremental=False, tokenized=tokenized)
+
+
+def _new_array() -> array:
+    return array("I")
 
 
 def _prune(published: Path, keep: set[str]) -> None:
@@ -1318,7 +1389,7 @@ def _renumber(plan: _Plan, state: dict, out: _Published, cache: Path, get) -> No
     additions: defaultdict[str, list[int]] = defaultdict(list)
     for id_ in sorted(plan.changed, key=new_number.__getitem__):
         n = new_number[id_]
-        for term in plan.changed[id_].term_list():
+        for term in plan.changed[id_].terms():
             additions[term].append(n)
 
     def renumbered(data: _Shard) -> None:

@@ -360,8 +360,18 @@ def test_indexed_entries_give_the_same_index(tmp_path):
     write_search_index([search.index_entry(e) for e in entries], tmp_path / "a")
     write_search_index(entries, tmp_path / "b")
     assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
-    indexed = search.index_entry(entries[0])
-    assert set(indexed.terms.split("\0")) == search.doc_terms(entries[0])
+    for entry in entries + fixture_entries():
+        assert search.index_entry(entry).terms() == search.doc_terms(entry)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("政府信息公开領導〇豈𠀀𠀁\U0002f800 ab1Ｇ,，\n")), max_size=40),
+       st.text(alphabet=st.sampled_from(list("政府〇豈𠀀a1 ")), max_size=8))
+def test_term_codes_stand_for_the_same_terms(text, title):
+    entry = replace(fixture_entries()[0], title=title, agency="", text=text)
+    indexed = search.index_entry(entry)
+    assert indexed.terms() == search.doc_terms(entry)
+    assert len(set(indexed.codes)) == len(indexed.codes)
 
 
 @pytest.mark.parametrize("damage", ["no state", "bad state", "no postings", "bad postings",
