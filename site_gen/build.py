@@ -727,28 +727,80 @@ def state_key(config: Config) -> str:
     return _digest(__version__, STATE_VERSION, sys.version_info[:2], str(config.root), config.trusted_html)
 
 
+SHARDS = 64  # the sources of the cache are kept in this many files
+
+
+def _shard_of(rel: str) -> int:
+    return int(hashlib.sha1(rel.encode("utf-8")).hexdigest()[:4], 16) % SHARDS
+
+
 def load_state(config: Config) -> BuildState:
-    """The last build's cache, or an empty one if missing, stale or damaged."""
+    """The last build's cache, or an empty one if missing, stale or damaged.
+
+    The main file names the shard files holding the sources (a rebuild
+    rewrites only the shards whose sources changed); it is replaced last, so
+    it never names a shard that is not complete.
+    """
     path = config.cache_path / STATE_FILE
     try:
         with open(path, "rb") as handle:
             state = pickle.load(handle)
         if isinstance(state, BuildState) and state.key == state_key(config):
+            shards: dict[int, str] = state.sources.pop(_SHARD_INDEX, {})  # type: ignore[arg-type]
+            loaded: dict[int, tuple[str, dict[str, SourceState]]] = {}
+            for number, name in shards.items():
+                with open(config.cache_path / name, "rb") as handle:
+                    part = pickle.load(handle)
+                if not isinstance(part, dict):
+                    raise ValueError(f"damaged shard {name}")
+                state.sources.update(part)
+                loaded[number] = (name, part)
+            _LOADED_SHARDS[config.cache_path] = loaded
             return state
     except FileNotFoundError:
         pass
     except Exception as exc:  # a damaged cache is ignored, never trusted
         log.info("ignoring damaged build cache %s: %s", path, exc)
+    _LOADED_SHARDS.pop(config.cache_path, None)
     return BuildState(key=state_key(config))
 
 
+_SHARD_INDEX = "\0shards"  # key of the shard names inside the main file's sources
+_LOADED_SHARDS: dict[Path, dict[int, tuple[str, dict[str, "SourceState"]]]] = {}
+
+
 def save_state(config: Config, state: BuildState) -> None:
-    path = config.cache_path / STATE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    """Write the cache: unchanged shards stay, changed ones get new files."""
+    folder = config.cache_path
+    folder.mkdir(parents=True, exist_ok=True)
+    shards: dict[int, dict[str, SourceState]] = {}
+    for rel, entry in state.sources.items():
+        shards.setdefault(_shard_of(rel), {})[rel] = entry
+    loaded = _LOADED_SHARDS.get(folder, {})
+    names: dict[int, str] = {}
+    written: dict[int, tuple[str, dict[str, SourceState]]] = {}
+    for number, part in shards.items():
+        old = loaded.get(number)
+        if old is not None and old[1].keys() == part.keys() and all(old[1][k] is v for k, v in part.items()):
+            names[number] = old[0]
+            written[number] = old
+            continue
+        name = f"sources-{number:02d}-{os.urandom(4).hex()}.pickle"
+        with open(folder / name, "wb") as handle:
+            pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        names[number] = name
+        written[number] = (name, part)
+    main = BuildState(state.key, {_SHARD_INDEX: names}, state.outputs, state.continuity,  # type: ignore[dict-item]
+                      state.lines, state.line_files)
+    tmp = (folder / STATE_FILE).with_suffix(".tmp")
     with open(tmp, "wb") as handle:
-        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+        pickle.dump(main, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / STATE_FILE)
+    _LOADED_SHARDS[folder] = written
+    keep = set(names.values())
+    for stale in folder.glob("sources-*.pickle"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
 
 
 def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
@@ -802,8 +854,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     templates = cached_template_digests(config, dirs)
     scanned = scan_sources(config)
     if not clean and not in_memory:
-        fingerprint = _fingerprint(config, env, templates, dirs, scanned,
-                                   _output_listing(out) if out.is_dir() else None)
+        fingerprint = _fingerprint(config, env, templates, dirs, scanned)
         done = _unchanged_build(config, out, fingerprint, timings)
         if done is not None:
             return done
@@ -899,8 +950,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)
     if not in_memory:
-        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned, _listing_of(out, new_outputs)),
-                          result)
+        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned),
+                          _listing_digest(_listing_of(out, new_outputs)), result)
     lap("state")
     return result
 
@@ -988,16 +1039,21 @@ def _output_records(out: Path, files: list[tuple[str, str]], old: dict[str, tupl
 
 
 def _fingerprint(config: Config, env: str, templates: dict[str, str], dirs: list[Path],
-                 scanned: list[tuple[str, str, os.stat_result]], listing: list | None) -> str:
-    """Everything a build reads, by name, size and time, and everything it
-    wrote: equal fingerprints mean a build would change nothing."""
+                 scanned: list[tuple[str, str, os.stat_result]]) -> str:
+    """Everything a build reads, by name, size and time: with the output
+    folder as the last build left it (`_listing_digest`), equal fingerprints
+    mean a build would change nothing."""
     agencies = config.root / config.agencies_file
     data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
     static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
     h = hashlib.sha256(_digest(env, templates, static, data_files).encode())
     for rel, _, st in scanned:
         h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    h.update(b"\0output\0" if listing is not None else b"\0no output\0")
+    return h.hexdigest()
+
+
+def _listing_digest(listing: list[tuple[str, int, int]] | None) -> str:
+    h = hashlib.sha256(b"output\0" if listing is not None else b"no output\0")
     for rel, size, mtime in listing or ():
         h.update(f"{rel}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()
@@ -1011,6 +1067,8 @@ def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict)
     except (OSError, ValueError):
         return None
     if saved.get("fingerprint") != fingerprint or saved.get("key") != state_key(config):
+        return None  # something read changed: no need to walk the output folder
+    if saved.get("outputs_digest") != _listing_digest(_output_listing(out) if out.is_dir() else None):
         return None
     warnings = [SiteGenError(w["message"], w["path"], w["line"]) for w in saved["warnings"]]
     if config.strict and warnings:
@@ -1019,8 +1077,9 @@ def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict)
                        warnings=warnings, failing_checks=len(warnings), timings=timings, full=False)
 
 
-def _save_fingerprint(config: Config, fingerprint: str, result: BuildResult) -> None:
-    data = {"key": state_key(config), "fingerprint": fingerprint, "reports": result.reports,
+def _save_fingerprint(config: Config, fingerprint: str, outputs_digest: str, result: BuildResult) -> None:
+    data = {"key": state_key(config), "fingerprint": fingerprint, "outputs_digest": outputs_digest,
+            "reports": result.reports,
             "pages": result.pages, "outputs": result.unchanged + len(result.written),
             "warnings": [{"message": w.message, "path": w.path, "line": w.line} for w in result.warnings]}
     path = config.cache_path / FINGERPRINT_FILE

@@ -146,6 +146,25 @@ def test_damaged_cache_is_ignored(site, tmp_path):
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
 
 
+def test_cache_shards_rewritten_only_when_their_sources_change(site, tmp_path):
+    build(site)
+    cache = site / ".site-gen-cache"
+    before = {p.name: p.stat().st_mtime_ns for p in cache.glob("sources-*.pickle")}
+    assert before
+    path = site / "content" / "2022" / "b.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n一段。\n", encoding="utf-8")
+    build(site)
+    after = {p.name: p.stat().st_mtime_ns for p in cache.glob("sources-*.pickle")}
+    assert len(set(after) - set(before)) == 1  # one new shard file, the others kept as they were
+    assert all(after[name] == before[name] for name in set(after) & set(before))
+    for shard in cache.glob("sources-*.pickle"):
+        shard.write_bytes(b"\x80\x05damaged")
+    (cache / "fingerprint.json").unlink()
+    result = build(site)
+    assert result.full
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
 def test_noop_fast_path_notices_any_change(site):
     build(site)
     assert build(site).timings == {}  # nothing read beyond file names and times
