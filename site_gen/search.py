@@ -560,13 +560,6 @@ def _doc_payload(entry: SearchEntry) -> dict:
             "g": entry.lang, "b": entry.text}
 
 
-def _entry_from_payload(id_: str, data: dict) -> SearchEntry:
-    return SearchEntry(id=id_, url=data["u"], title=data["t"], agency=data["a"],
-                       year=data["y"], published=data["p"], level=data["l"],
-                       kind=data["k"], region=data["r"], format=data["f"],
-                       failing=bool(data["x"]), lang=data["g"], text=data["b"])
-
-
 def _body_sum(body: bytes) -> bytes:
     return hashlib.blake2b(body, digest_size=8).digest()
 
@@ -1085,7 +1078,7 @@ def sync_index(docs: Sequence[tuple[str, str]],
                fresh: Mapping[str, SearchEntry | IndexedEntry],
                published: Path, cache: Path,
                load: Callable[[str], SearchEntry | IndexedEntry], *,
-               version: str = "") -> SearchStats:
+               version: str = "", consume: bool = False) -> SearchStats:
     """Bring the index in ``published`` up to date with ``docs``.
 
     ``docs`` lists every document now in the archive as (id, digest), sorted
@@ -1095,7 +1088,9 @@ def sync_index(docs: Sequence[tuple[str, str]],
     whose digest changed and that is not in ``fresh``. A document whose
     digest is unchanged costs a comparison: its entry is not needed.
     ``version`` stands for whatever every entry depends on besides its own
-    digest; when it differs from the last run, the index is rebuilt.
+    digest; when it differs from the last run, the index is rebuilt. With
+    ``consume``, entries are removed from ``fresh`` (a dict) once indexed, so
+    a rebuild can free them as it goes.
 
     The result is byte-identical to an index built from scratch from the same
     entries. Only files whose bytes change are written (``stats.changed``);
@@ -1118,9 +1113,11 @@ def sync_index(docs: Sequence[tuple[str, str]],
     def get(id_: str) -> SearchEntry | IndexedEntry:
         return fresh[id_] if id_ in fresh else load(id_)
 
+    forget = fresh.pop if consume else None  # type: ignore[attr-defined]
+
     state = _load_state(cache, key, published)
     if state is None:
-        return _rebuild(docs, get, published, cache, key)
+        return _rebuild(docs, get, published, cache, key, forget=forget)
     plan = _scan(docs, get, state, _Published(published), cache)
     if plan is None:
         return _stats(state, (), incremental=True, tokenized=0)
@@ -1131,7 +1128,7 @@ def sync_index(docs: Sequence[tuple[str, str]],
         else:
             _renumber(plan, state, out, cache, get)
     except _CacheDamaged:  # the state is gone already: start over from entries
-        return _rebuild(docs, get, published, cache, key, out, plan.changed)
+        return _rebuild(docs, get, published, cache, key, out, plan.changed, forget)
     _save_state(cache, state)
     return _stats(state, out.changed, incremental=True, tokenized=len(plan.changed))
 
@@ -1160,36 +1157,7 @@ def write_search_index(entries: Iterable[SearchEntry | IndexedEntry], out_dir: P
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(cache_dir) if cache_dir else Path(tmp)
-        return sync_index(docs, fresh, Path(out_dir), cache, load)
-
-
-_STATE_MEMO: dict[Path, tuple[tuple, dict, dict]] = {}
-
-
-def cached_entry(cache_dir: Path, id_: str) -> SearchEntry | None:
-    """The entry last indexed under ``id_`` (None if unknown).
-
-    Read back from the published index that ``cache_dir``'s state describes.
-    Superseded by ``sync_index``, which needs no entry of an unchanged document.
-    """
-    path = Path(cache_dir) / STATE_FILE
-    try:
-        st = path.stat()
-        memo = _STATE_MEMO.get(path)
-        if memo is None or memo[0] != (st.st_mtime_ns, st.st_size):
-            with open(path, "rb") as handle:
-                state = _unpack_state(pickle.load(handle))
-            memo = ((st.st_mtime_ns, st.st_size), state,
-                    dict(zip(state["ids"], range(len(state["ids"])))))
-            _STATE_MEMO.clear()
-            _STATE_MEMO[path] = memo
-        state, position = memo[1], memo[2]
-        n = position[id_]
-        published = Path(cache_dir) / state["published"]
-        body = _stored_body(_Published(published), n, _sum_at(state, n))
-        return None if body is None else _entry_from_payload(id_, json.loads(body))
-    except Exception:  # noqa: BLE001 - no usable cache: no entry
-        return None
+        return sync_index(docs, fresh, Path(out_dir), cache, load, consume=True)
 
 
 def _write_globals(state: dict, out: _Published, *, fold_too: bool) -> None:
@@ -1242,7 +1210,8 @@ def _write_all_shards(postings: dict[str | int, array], state: dict, out: _Publi
 
 
 def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
-             out: _Published | None = None, known: dict[str, _Doc] | None = None) -> SearchStats:
+             out: _Published | None = None, known: dict[str, _Doc] | None = None,
+             forget: Callable | None = None) -> SearchStats:
     """The whole index from entries (no usable state)."""
     known = known or {}
     found = [known.get(id_) or _Doc(id_, digest, get(id_)) for id_, digest in docs]
@@ -1262,6 +1231,9 @@ def _rebuild(docs, get, published: Path, cache: Path, key: tuple,
     sums, sizes = state["sums"], state["sizes"]
     for n, doc in enumerate(found):
         found[n] = None  # type: ignore[call-overload]  # let entries go as we go
+        known.pop(doc.id, None)
+        if forget is not None:
+            forget(doc.id, None)
         body = doc.body()
         sums += _body_sum(body)
         sizes.append(out.put(doc_key(n) + ".js", _doc_file(n, body)))

@@ -435,14 +435,6 @@ def test_sync_index_checks_its_arguments(tmp_path):
         search.sync_index([], {entry.id: entry}, tmp_path / "o", tmp_path / "c", print)
 
 
-def test_cached_entry_reads_back_the_published_document(tmp_path):
-    entries = synthetic(10)
-    write_search_index(entries, tmp_path / "out", tmp_path / "cache")
-    assert search.cached_entry(tmp_path / "cache", entries[3].id) == entries[3]
-    assert search.cached_entry(tmp_path / "cache", "nope") is None
-    assert search.cached_entry(tmp_path / "elsewhere", entries[3].id) is None
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 300), unique=True, min_size=1), st.data())
 def test_renumbering_shifts_lists_like_a_lookup(old, data):
