@@ -1121,6 +1121,7 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
     from .search import sync_index
     cache = config.cache_path / "search"
     fresh = {e.entry.id: e for e in entries}
+    entries.clear()  # the index frees each entry once merged (consume)
     by_url = {r.url: r for r in archive.reports}
 
     def load(id_: str) -> Any:
@@ -1129,7 +1130,7 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
         return search_entry(with_body(report, body, body_line, maker.md), archive)
 
     published = config.cache_path / "search-out"
-    stats = sync_index(search_digests(archive, env), fresh, published, cache, load, version=env)
+    stats = sync_index(search_digests(archive, env), fresh, published, cache, load, version=env, consume=True)
     staged = list(stats.files) if full else list(stats.changed)
     for rel in staged:
         _link_or_copy(published / rel, files_root / "search" / rel)
