@@ -93,7 +93,8 @@ class BuildResult:
 @dataclass(frozen=True)
 class PlannedFile:
     """An output file a page module adds: `inputs` is JSON-able material whose
-    digest decides whether the file must be made again; `kind` and `args`
+    digest decides whether the file must be made again (a string is taken as
+    that digest already, see `hash_strings`); `kind` and `args`
     (picklable) are handed back to the module's `make`."""
 
     path: str
@@ -431,9 +432,12 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
         module = importlib.import_module(module_name)
         for planned in module.plan(archive):
             look = "" if planned.template is None else tpl(planned.template)
-            known = inputs_digests.get(id(planned.inputs))
-            if known is None or known[0] is not planned.inputs:
-                known = inputs_digests[id(planned.inputs)] = (planned.inputs, _digest(planned.inputs))
+            if isinstance(planned.inputs, str):  # already a digest
+                known = (planned.inputs, planned.inputs)
+            else:
+                known = inputs_digests.get(id(planned.inputs))
+                if known is None or known[0] is not planned.inputs:
+                    known = inputs_digests[id(planned.inputs)] = (planned.inputs, _digest(planned.inputs))
             jobs.append(Job(planned.path, _hash(env, look, nav_digest, known[1]), "extra",
                             (module_name, planned.kind, planned.args)))
     if config.search:

@@ -340,6 +340,13 @@ def _hash_slugs(idx: Index, reports: Iterable[Report]) -> str:
     return hash_strings(idx.slugs[r.agency] for r in reports)
 
 
+def _agency_inputs(archive: Any, agency: str, reports: list[Report]) -> str:
+    """What an agency page is made from, as one digest (an archive can have
+    as many agencies as reports)."""
+    from .build import hash_strings
+    return hash_strings(["agency", agency, *(r.meta_digest for r in reports), *_r5(archive, reports)])
+
+
 def _r5(archive: Any, reports: Iterable[Report]) -> list[Any]:
     """What of the reports' checks an agency page shows (R5 across years),
     by digest: the checks' digest covers it."""
@@ -363,7 +370,7 @@ def plan(archive: Any) -> Iterable[Any]:
     yield PlannedFile("agencies/index.html", "agencies_index", (), ["agencies_index", agency_list], "agencies.html")
     for agency, reports in idx.agencies.items():
         yield PlannedFile(f"agencies/{idx.slugs[agency]}/index.html", "agency", (agency,),
-                          ["agency", agency, _digests(reports), _r5(archive, reports)], "agency.html")
+                          _agency_inputs(archive, agency, reports), "agency.html")
 
 
 def make(kind: str, args: tuple, archive: Any, render: Callable[..., bytes], renderer: Any) -> bytes:
