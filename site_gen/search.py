@@ -589,6 +589,7 @@ def _facets_data(metas: _Metas, shards: int) -> dict:
             "bucket": DOCS_PER_DIR, "values": fields, "runs": runs}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _day_number(iso: str | None) -> int:
     if not iso:
         return 0
@@ -1290,7 +1291,7 @@ def _scan(docs, get, state: dict, out: _Published, cache: Path) -> _Plan | None:
     removed = set(old_digests.keys() - new_digests.keys())
     added = len(changed.keys() - old_digests.keys())
     numbers = {id_: position.get(id_) for id_ in changed}
-    if added or removed or any(doc.meta != metas[numbers[doc.id]] for doc in changed.values()):
+    if added or removed or not _still_sorted(changed, numbers, old_ids, metas):
         keys = dict(zip(old_ids, metas.tuples()))
         for id_ in removed:
             del keys[id_]
@@ -1307,6 +1308,22 @@ def _scan(docs, get, state: dict, out: _Published, cache: Path) -> _Plan | None:
         data = json.loads(body)
         old_terms[doc.id] = _text_terms(data["t"], data["a"], data["b"])
     return _plan_drop(cache, _Plan(changed, removed, old_ids, numbers, old_terms))
+
+
+def _still_sorted(changed: dict[str, _Doc], numbers: dict, ids: list[str], metas: _Metas) -> bool:
+    """Whether documents changed in place keep the numbering: a sequence is
+    sorted when each pair of neighbours is, and only pairs with a changed
+    document can have changed."""
+    def key(n: int) -> tuple:
+        doc = changed.get(ids[n])
+        return _order_key(doc.meta if doc else metas[n], ids[n])
+
+    for id_, doc in changed.items():
+        n = numbers[id_]
+        if doc.meta != metas[n] and not ((n == 0 or key(n - 1) < key(n))
+                                        and (n + 1 == len(ids) or key(n) < key(n + 1))):
+            return False
+    return True
 
 
 def _plan_drop(cache: Path, plan: _Plan) -> _Plan:

@@ -310,6 +310,15 @@ def test_sync_index_needs_entries_of_changed_documents_only(tmp_path):
     assert len(stats.changed) <= 12
 
 
+def test_consume_frees_fresh_entries_as_a_rebuild_indexes_them(tmp_path):
+    entries = synthetic(30)
+    fresh = {e.id: search.index_entry(e) for e in entries}
+    docs = sorted((e.id, search._entry_hash(e)) for e in entries)
+    search.sync_index(docs, fresh, tmp_path / "out", tmp_path / "cache", print, consume=True)
+    assert fresh == {}
+    assert files_of(tmp_path / "out") == clean_files(entries, tmp_path)
+
+
 def test_sync_index_random_edits_adds_and_removals(tmp_path):
     import random
 
