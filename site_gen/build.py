@@ -654,7 +654,9 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
             out.append((job.path, exc.errors[0]))
             continue
         write_file(Path(target_root) / job.path, data)
-        out.append((job.path, _indexed(search_entry(extra, _MAKER.archive)) if isinstance(extra, Report) else extra))
+        if isinstance(extra, Report):
+            extra = _indexed(search_entry(extra, _MAKER.archive)) if _MAKER.archive.config.search else None
+        out.append((job.path, extra))
     return out
 
 
@@ -929,7 +931,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         search_written: list[str] = []
         if search_dirty:
             search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full,
-                                                         env)
+                                                         env, state.outputs)
         elif config.search:
             search_files = {p: r[0] for p, r in state.outputs.items() if p.startswith("search/")}
         lap("search")
@@ -1109,12 +1111,13 @@ def _live_lines(lines: dict[tuple, int], sources: dict[str, SourceState]) -> dic
 def search_digests(archive: Archive, env: str) -> list[tuple[str, str]]:
     """(id, digest) of every report's search entry, sorted by id: the entry
     holds the report's text and metadata and whether a check fails."""
-    return sorted((r.url, _hash(r.digest, "1" if archive.checks.failure_count(r.key) else "0"))
+    return sorted((r.url, f"{r.digest}:{'1' if archive.checks.failure_count(r.key) else '0'}")
                   for r in archive.reports)
 
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
-                  out: Path, full: bool, env: str) -> tuple[dict[str, str], list[str]]:
+                  out: Path, full: bool, env: str, outputs: dict[str, tuple[str, int, int]]
+                  ) -> tuple[dict[str, str], list[str]]:
     """Bring the search index up to date; stage only index files that changed.
 
     The index is kept current in the cache (``search-out/``): reports whose
@@ -1138,7 +1141,11 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
     staged = list(stats.files) if full else list(stats.changed)
     for rel in staged:
         _link_or_copy(published / rel, files_root / "search" / rel)
-    files = {f"search/{rel}": _file_digest(published / rel) for rel in stats.files}
+    changed = set(stats.changed)
+    files = {}
+    for rel in stats.files:  # an index file not rewritten keeps its digest: no stat
+        known = None if full or rel in changed else outputs.get(f"search/{rel}")
+        files[f"search/{rel}"] = known[0] if known is not None else _file_digest(published / rel)
     return files, [f"search/{rel}" for rel in staged]
 
 
