@@ -11,6 +11,7 @@ the digests and the parsed metadata of every source live in a cache folder
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import json
@@ -704,16 +705,17 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
     _MAKER = maker
     try:
         if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
-            import gc
             import multiprocessing
             ctx = multiprocessing.get_context("fork")
+            outer = gc.get_freeze_count() > 0
             gc.freeze()  # workers inherit the archive; keep the collector from copying its pages
             try:
                 with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
                     for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]:
                         collect(future.result())
             finally:
-                gc.unfreeze()
+                if not outer:
+                    gc.unfreeze()
         else:
             for batch in _chunks(jobs, 32):
                 collect(_make_batch(batch, base))
@@ -837,8 +839,11 @@ def build_site(site_dir: Path, out_dir: Path | None = None, *, portable: bool | 
                                           "cache_dir": str(Path(cache_dir).resolve()) if cache_dir else None})
     out = config.output_path
     with build_lock(config.cache_path, "site.yaml"):
-        return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress,
-                             in_memory=state_in_memory)
+        try:
+            return _build_locked(config, out, clean=clean, workers=jobs or os.cpu_count() or 1, progress=progress,
+                                 in_memory=state_in_memory)
+        finally:
+            gc.unfreeze()
 
 
 def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progress,
@@ -870,6 +875,10 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         state = _MEMORY_STATES.get(config.cache_path) or BuildState(key=state_key(config))
     else:
         state = load_state(config)
+    # What is alive now (the cached archive, the dev server's state) lives
+    # through the build: out of the collector's sight, full collections do
+    # not walk it again and again (they took a third of an edit at 10k).
+    gc.freeze()
     lap("config")
 
     sources, errors = read_sources(config, state, workers, scanned)
