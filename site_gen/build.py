@@ -887,6 +887,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     pages = [i for i in items if isinstance(i, Page)]
     errors.extend(check_unique_urls(items))
     errors.raise_if_any()
+    gc.freeze()  # the sources just read live through the build too
     lap("read")
 
     checks = archive_checks(sources, state)
