@@ -505,7 +505,7 @@ class PageMaker:
     def __init__(self, archive: Archive, renderer: Renderer, previous: "PreviousOutput | None" = None):
         self.archive = archive
         self.renderer = renderer
-        self.previous = previous
+        self.previous = previous or PreviousOutput(Path(), "", {}, {})
         self.md = MarkdownRenderer(archive.config.trusted_html)
         self._by_key = {r.key: r for r in archive.reports}
         self._neighbours = archive.neighbours()
@@ -589,8 +589,8 @@ class PageMaker:
 
         made = module.make(kind, args, self.archive, render, self.renderer)
         if isinstance(made, LineFile):
-            data, index = assemble_lines(made, self.previous.lines(job.path) if self.previous else None,
-                                         self.previous.env if self.previous else "")
+            data, index = assemble_lines(made, self.previous.lines(job.path) if self.previous.indexes else None,
+                                         self.previous.env)
             return data, ("lines", job.path, index)
         return made, None
 
@@ -916,7 +916,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
                          failing_checks=len(warnings), timings=timings, full=full)
     try:
         renderer = Renderer(config, dirs, _nav(archive))
-        maker = PageMaker(archive, renderer, None if full else PreviousOutput(out, env, state.outputs, state.line_files))
+        previous = PreviousOutput(out, env, {} if full else state.outputs, {} if full else state.line_files)
+        maker = PageMaker(archive, renderer, previous)
         total = len(todo)
         done = [0]
 

@@ -111,6 +111,19 @@ def test_data_files_reuse_unchanged_lines_and_equal_clean(site, tmp_path):
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
 
 
+def test_figure_edit_after_clean_build_encodes_only_its_lines(site, monkeypatch):
+    import site_gen.build as build_module
+    build(site, clean=True)
+    made = []
+    original = build_module.report_json
+    monkeypatch.setattr(build_module, "report_json", lambda r, results: made.append(r.source_path) or original(r, results))
+    _set_region(site / "content" / "2022" / "b.md", "乙县")
+    result = build(site)
+    assert "data/reports.json" in result.written
+    # its report.json and its line of data/reports.json; the other lines are reused
+    assert made == ["content/2022/b.md", "content/2022/b.md"]
+
+
 def test_add_and_remove_reports(site, tmp_path):
     build(site)
     (site / "content" / "2023").mkdir()
