@@ -32,10 +32,7 @@ def run_check(site: Path, *, output_format: str = "text", strict: bool = False, 
     reports = sorted((i for i in items if isinstance(i, Report)), key=lambda r: r.key)
     results = archive_checks(sources, state)
     warnings = located_failures(reports, results, config.root, state.lines)
-    counts = {PASS: 0, FAIL: 0, NA: 0}
-    for found in results.values():
-        for r in found:
-            counts[r.status] += 1
+    counts = results.status_counts()
     invalid = sorted(errors, key=SiteGenError.sort_key)
     if output_format == "json":
         json.dump(_as_json(reports, results, invalid, warnings, counts), out, ensure_ascii=False, indent=1,

@@ -342,6 +342,26 @@ class ArchiveChecks(Mapping):
             return []
         return [*_packed_issues(packed), *(r for r in self._r5_issues(key) if r.status != PASS)]
 
+    def status_counts(self) -> dict[str, int]:
+        """How many results passed, failed and could not be assessed, over the
+        whole archive, counted from the packed form."""
+        counts = {PASS: 0, FAIL: 0, NA: 0}
+        for key, packed in self._packed.items():
+            if isinstance(packed, list):
+                for r in packed:
+                    counts[r.status] += 1
+            else:
+                counts[PASS] += packed[0].count("p")
+                for r in packed[1]:
+                    counts[r.status] += 1
+            r5 = self._r5.get(key)
+            if isinstance(r5, PassedContinuity):
+                counts[PASS] += r5.count
+            elif r5:
+                for r in r5:
+                    counts[r.status] += 1
+        return counts
+
     def has_results(self, key: tuple[int, str]) -> bool:
         packed = self._packed.get(key)
         return bool(packed and (packed[0] if isinstance(packed, tuple) else packed)) or bool(self._r5.get(key))

@@ -103,6 +103,21 @@ def test_r5_across_years(tmp_path):
     assert len(by_rule(archive[this.key], "R5")) == 7 and by_rule(archive[last.key], "R5") == []
 
 
+def test_archive_counts_and_lean_r5_agree_with_full_results(tmp_path):
+    last = make_report(tmp_path, "a.md", 2021, "甲县人民政府")
+    this = make_report(tmp_path, "b.md", 2022, "甲县人民政府",
+                       **{"admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
+                          "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}"})
+    memo = {}
+    check_archive([last, this], continuity_memo=memo)
+    archive = check_archive([last, this], continuity_memo=memo)  # R5 from the memo, kept lean
+    counts = archive.status_counts()  # from the packed form, before anything is unpacked
+    full = [r for key in archive for r in archive[key]]
+    assert counts == {s: sum(1 for r in full if r.status == s) for s in (PASS, FAIL, NA)}
+    assert archive.failure_count(this.key) == sum(1 for r in archive[this.key] if r.status == FAIL) == 1
+    assert [r.note for r in archive.continuity(this.key)] == [r.note for r in check_continuity(this, last)]
+
+
 def test_checks_never_change_figures(tmp_path):
     report = make_report(tmp_path, **{"admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}":
                                       "admin_review: {upheld: 10, corrected: 1, other: 0, pending: 0, total: 0}"})
