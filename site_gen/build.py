@@ -294,15 +294,14 @@ class Archive:
         return found
 
 
-def _hash(*parts: str) -> str:
-    """A digest of strings (the planner's fast path; see `_digest`)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
-
-
 def hash_strings(parts: Iterable[str]) -> str:
-    """A digest of many strings, for page modules' plan inputs (cheaper than
-    handing the planner a long list to serialise)."""
+    """A digest of strings: the planner's fast path (see `_digest`), and page
+    modules' plan inputs (cheaper than handing the planner a long list)."""
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def _hash(*parts: str) -> str:
+    return hash_strings(parts)
 
 
 def _report_summary(report: Report | None) -> str:
