@@ -46,7 +46,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 3
+STATE_VERSION = 4
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"
 
@@ -71,6 +71,9 @@ class BuildState:
     continuity: dict[tuple[str, str], list] = field(default_factory=dict)
     lines: dict[tuple, int] = field(default_factory=dict)
     line_files: dict[str, LineIndex] = field(default_factory=dict)  # see LineFile
+    # The shard files the sources were loaded from: {number: (file name, sources)};
+    # not saved in the main file (see save_state).
+    shards: dict[int, tuple[str, dict[str, "SourceState"]]] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -762,48 +765,42 @@ def load_state(config: Config) -> BuildState:
                     raise ValueError(f"damaged shard {name}")
                 state.sources.update(part)
                 loaded[number] = (name, part)
-            _LOADED_SHARDS[config.cache_path] = loaded
+            state.shards = loaded
             return state
     except FileNotFoundError:
         pass
     except Exception as exc:  # a damaged cache is ignored, never trusted
         log.info("ignoring damaged build cache %s: %s", path, exc)
-    _LOADED_SHARDS.pop(config.cache_path, None)
     return BuildState(key=state_key(config))
 
 
 _SHARD_INDEX = "\0shards"  # key of the shard names inside the main file's sources
-_LOADED_SHARDS: dict[Path, dict[int, tuple[str, dict[str, "SourceState"]]]] = {}
 
 
 def save_state(config: Config, state: BuildState) -> None:
-    """Write the cache: unchanged shards stay, changed ones get new files."""
+    """Write the cache: shards whose sources are the very objects loaded
+    from them (`state.shards`) stay, changed ones get new files."""
     folder = config.cache_path
     folder.mkdir(parents=True, exist_ok=True)
     shards: dict[int, dict[str, SourceState]] = {}
     for rel, entry in state.sources.items():
         shards.setdefault(_shard_of(rel), {})[rel] = entry
-    loaded = _LOADED_SHARDS.get(folder, {})
     names: dict[int, str] = {}
-    written: dict[int, tuple[str, dict[str, SourceState]]] = {}
     for number, part in shards.items():
-        old = loaded.get(number)
+        old = state.shards.get(number)
         if old is not None and old[1].keys() == part.keys() and all(old[1][k] is v for k, v in part.items()):
             names[number] = old[0]
-            written[number] = old
             continue
         name = f"sources-{number:02d}-{os.urandom(4).hex()}.pickle"
         with open(folder / name, "wb") as handle:
             pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
         names[number] = name
-        written[number] = (name, part)
     main = BuildState(state.key, {_SHARD_INDEX: names}, state.outputs, state.continuity,  # type: ignore[dict-item]
                       state.lines, state.line_files)
     tmp = (folder / STATE_FILE).with_suffix(".tmp")
     with open(tmp, "wb") as handle:
         pickle.dump(main, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, folder / STATE_FILE)
-    _LOADED_SHARDS[folder] = written
     keep = set(names.values())
     for stale in folder.glob("sources-*.pickle"):
         if stale.name not in keep:
@@ -961,7 +958,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs, state.continuity, lines,
                                                        line_files)
     else:
-        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines, line_files))
+        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines, line_files,
+                                      state.shards))
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)

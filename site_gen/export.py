@@ -15,7 +15,6 @@ written exactly as stored.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from functools import lru_cache
@@ -94,7 +93,8 @@ def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]
 
 
 def _line_key(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
+    from .build import hash_strings
+    return hash_strings(parts)
 
 
 def table_csv(reports: Iterable[Report], table: str) -> Any:

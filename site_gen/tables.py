@@ -42,14 +42,14 @@ class Index:
 
 def index(archive: Any) -> Index:
     """Reports grouped by year and by agency, with agency slugs (cached on the archive)."""
-    cached = archive.__dict__.get("_tables_index")
+    cached = archive._memo.get("tables_index")
     if cached is not None:
         return cached
     agencies: dict[str, list[Report]] = {}
     for report in sorted(archive.reports, key=lambda r: (r.year, r.slug)):
         agencies.setdefault(report.agency, []).append(report)
     result = Index(archive.by_year(), dict(sorted(agencies.items())), agency_slugs(agencies))
-    archive.__dict__["_tables_index"] = result
+    archive._memo["tables_index"] = result
     return result
 
 
@@ -109,7 +109,7 @@ def columns(table: str, t: Translate) -> list[dict[str, Any]]:
 def _cached(archive: Any, name: str) -> dict:
     """A cache that lives as long as the archive (one build): the pages made in
     one process share what they compute from the same reports."""
-    return archive.__dict__.setdefault(name, {})
+    return archive._memo.setdefault(name, {})
 
 
 def shared_columns(archive: Any, table: str, t: Translate) -> list[dict[str, Any]]:
