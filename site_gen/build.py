@@ -982,7 +982,7 @@ def cached_template_digests(config: Config, dirs: list[Path]) -> dict[str, str]:
     path = config.cache_path / TEMPLATES_FILE
     try:
         saved = json.loads(path.read_text("utf-8"))
-        if saved.get("stamp") == stamp and isinstance(saved.get("digests"), dict):
+        if isinstance(saved, dict) and saved.get("stamp") == stamp and isinstance(saved.get("digests"), dict):
             return saved["digests"]
     except (OSError, ValueError):
         pass
@@ -1080,7 +1080,7 @@ def _unchanged_build(config: Config, out: Path, fingerprint: str, timings: dict)
         saved = json.loads((config.cache_path / FINGERPRINT_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    if saved.get("fingerprint") != fingerprint or saved.get("key") != state_key(config):
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint or saved.get("key") != state_key(config):
         return None  # something read changed: no need to walk the output folder
     if saved.get("outputs_digest") != _listing_digest(_output_listing(out) if out.is_dir() else None):
         return None

@@ -178,6 +178,14 @@ def test_cache_shards_rewritten_only_when_their_sources_change(site, tmp_path):
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
 
 
+def test_cache_side_files_of_the_wrong_shape_are_ignored(site, tmp_path):
+    build(site)
+    for name in ("fingerprint.json", "templates.json"):
+        (site / ".site-gen-cache" / name).write_text("[1, 2]", encoding="utf-8")
+    build(site)
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
 def test_noop_fast_path_notices_any_change(site):
     build(site)
     assert build(site).timings == {}  # nothing read beyond file names and times
