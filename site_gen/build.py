@@ -46,7 +46,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 4
+STATE_VERSION = 5
 PARALLEL_THRESHOLD = 48
 PAGES_DIR = "pages"
 
@@ -71,9 +71,18 @@ class BuildState:
     continuity: dict[tuple[str, str], list] = field(default_factory=dict)
     lines: dict[tuple, int] = field(default_factory=dict)
     line_files: dict[str, LineIndex] = field(default_factory=dict)  # see LineFile
+    # What the last plan was made from besides the sources (`_setting_digest`),
+    # each report page's inputs other than its own text (`plan_site`), and the
+    # agency page links: a rebuild after text-only edits plans from these.
+    setting: str = ""
+    contexts: dict[tuple[int, str], str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
     # The shard files the sources were loaded from: {number: (file name, sources)};
     # not saved in the main file (see save_state).
     shards: dict[int, tuple[str, dict[str, "SourceState"]]] = field(default_factory=dict, repr=False)
+    # The dev server's last check results and warnings, kept in its memory only.
+    checks: ArchiveChecks | None = field(default=None, repr=False)
+    warnings: list[SiteGenError] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -283,18 +292,15 @@ class Archive:
                                              for y, rs in sorted(grouped.items(), reverse=True)}
         return found
 
-    def neighbours(self) -> dict[tuple[int, str], tuple[Report | None, Report | None]]:
-        """Previous and next year's report of the same agency."""
-        found = self._memo.get("neighbours")
-        if found is None:
-            by_agency: dict[str, dict[int, Report]] = {}
-            for report in self.reports:  # sorted by key
-                by_agency.setdefault(report.agency, {}).setdefault(report.year, report)
-            found = self._memo["neighbours"] = {}
-            for report in self.reports:
-                years = by_agency[report.agency]
-                found[report.key] = (years.get(report.year - 1), years.get(report.year + 1))
-        return found
+    def neighbours(self, report: Report) -> tuple[Report | None, Report | None]:
+        """The previous and next year's report of the same agency."""
+        by_agency = self._memo.get("by_agency")
+        if by_agency is None:
+            by_agency = self._memo["by_agency"] = {}
+            for each in self.reports:  # sorted by key: the first of a year wins
+                by_agency.setdefault(each.agency, {}).setdefault(each.year, each)
+        years = by_agency[report.agency]
+        return years.get(report.year - 1), years.get(report.year + 1)
 
 
 def hash_strings(parts: Iterable[str]) -> str:
@@ -312,7 +318,7 @@ def _report_summary(report: Report | None) -> str:
 
 
 def _nav(archive: Archive) -> dict[str, Any]:
-    counts = {y: len(rs) for y, rs in archive.by_year().items()}
+    counts = dict.fromkeys(archive.years())
     return {
         "nav_sections": [{"key": key, "url": url} for module, key, url in NAV_SECTIONS if module in EXTRA_PAGE_MODULES],
         "nav_years": [{"year": y, "url": f"{y}/"} for y in counts],
@@ -391,14 +397,18 @@ def _year_coverage(archive: Archive, year: int) -> dict[str, Any]:
     return {"coverage": year_coverage(archive, year)}
 
 
-def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = None) -> list[Job]:
+def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = None,
+              contexts: dict[tuple[int, str], str] | None = None) -> list[Job]:
     """Every output file of the site with the digest of what it depends on.
 
     `templates` maps a template name to a digest of it and every template it
     extends, includes or imports ("*": the whole theme), so editing one
-    template re-renders only the pages made with it.
+    template re-renders only the pages made with it. `contexts` receives the
+    digest of each report page's inputs other than the report itself (see
+    `text_only_changes`).
     """
     templates = templates or {}
+    contexts = {} if contexts is None else contexts
 
     def tpl(name: str) -> str:
         return templates.get(name, templates.get("*", ""))
@@ -407,16 +417,15 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     links = archive.agency_links
     nav = _nav(archive)
     nav_digest = _digest(nav, EXTRA_PAGE_MODULES)
-    neighbours = archive.neighbours()
     jobs: list[Job] = []
     by_year = archive.by_year()
     report_look = _hash(tpl("report.html"), nav_digest)
     for report in archive.reports:
-        prev, nxt = neighbours[report.key]
+        prev, nxt = archive.neighbours(report)
         checks = archive.checks.digest(report.key)
-        jobs.append(Job(f"{report.url}index.html",
-                        _hash(env, report_look, report.digest, _report_summary(prev), _report_summary(nxt), checks,
-                              links.get(report.agency) or ""), "report", (report.key,)))
+        context = contexts[report.key] = _hash(env, report_look, _report_summary(prev), _report_summary(nxt), checks,
+                                               links.get(report.agency) or "")
+        jobs.append(report_job(report, context))
         jobs.append(Job(f"{report.url}report.json", _hash(env, "json", report.meta_digest, checks), "report_json",
                         (report.key,)))
     for year, reports in by_year.items():
@@ -454,6 +463,41 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
             digest = _digest(site_digest, tpl(site_templates[kind]) if kind in site_templates else "")
         jobs.append(Job(path, digest, kind))
     return jobs
+
+
+def report_job(report: Report, context: str) -> Job:
+    """A report's page: its own file's digest in the context `plan_site` found."""
+    return Job(f"{report.url}index.html", _hash(context, report.digest), "report", (report.key,))
+
+
+def text_only_changes(state: BuildState, sources: dict[str, SourceState], setting: str) -> list[Report] | None:
+    """The reports edited since the last build when only their text changed
+    (not their frontmatter, nor any other source, nor the theme, configuration
+    or data files); None when anything else changed.
+
+    Every output but a report's page and its search entry is planned from
+    frontmatter digests and check results, so after such edits the last
+    plan stands except for those pages: an edit to prose, the common case
+    while writing, costs its page, not a plan of the whole site.
+    """
+    if not state.outputs or not setting or state.setting != setting or state.sources.keys() != sources.keys():
+        return None
+    changed = []
+    for rel, entry in sources.items():
+        old = state.sources[rel]
+        if entry is old:
+            continue
+        new, before = entry.item, old.item
+        if not (isinstance(new, Report) and isinstance(before, Report) and new.meta_digest == before.meta_digest
+                and entry.checks == old.checks and new.key in state.contexts):
+            return None
+        changed.append(new)
+    return changed
+
+
+# Output folders of the theme's static files and the search index, which are
+# not planned pages (their names are reserved slugs); the search page is.
+_NOT_PAGES = ("static/", "search/")
 
 
 # --- rendering -----------------------------------------------------------------
@@ -510,7 +554,6 @@ class PageMaker:
         self.previous = previous or PreviousOutput(Path(), "", {}, {})
         self.md = MarkdownRenderer(archive.config.trusted_html)
         self._by_key = {r.key: r for r in archive.reports}
-        self._neighbours = archive.neighbours()
         self._pages = {p.slug: p for p in archive.pages}
 
     def make(self, job: Job) -> tuple[bytes, Any]:
@@ -522,7 +565,7 @@ class PageMaker:
 
     def _report(self, job: Job):
         light = self._by_key[job.args[0]]
-        prev, nxt = self._neighbours[light.key]
+        prev, nxt = self.archive.neighbours(light)
         results = self.archive.checks.get(light.key, [])
         config = self.archive.config
         body, body_line = read_body(config.root / light.source_path, light.source_path, light.digest)
@@ -795,8 +838,7 @@ def save_state(config: Config, state: BuildState) -> None:
         with open(folder / name, "wb") as handle:
             pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
         names[number] = name
-    main = BuildState(state.key, {_SHARD_INDEX: names}, state.outputs, state.continuity,  # type: ignore[dict-item]
-                      state.lines, state.line_files)
+    main = replace(state, sources={_SHARD_INDEX: names}, shards={}, checks=None, warnings=None)  # type: ignore[dict-item]
     tmp = (folder / STATE_FILE).with_suffix(".tmp")
     with open(tmp, "wb") as handle:
         pickle.dump(main, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -860,8 +902,9 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     env = _digest(code_digest(), config.digest_fields())
     templates = cached_template_digests(config, dirs)
     scanned = scan_sources(config)
+    setting = _setting_digest(config, env, templates, dirs)
+    fingerprint = _fingerprint(setting, scanned)
     if not clean and not in_memory:
-        fingerprint = _fingerprint(config, env, templates, dirs, scanned)
         done = _unchanged_build(config, out, fingerprint, timings)
         if done is not None:
             return done
@@ -881,22 +924,26 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     items = [s.item for s in sources.values()]
     reports = [i for i in items if isinstance(i, Report)]
     pages = [i for i in items if isinstance(i, Page)]
-    errors.extend(check_unique_urls(items))
+    full = clean or not out.is_dir() or not state.outputs
+    edited = None if full or errors else text_only_changes(state, sources, setting)
+    if edited is None:  # text-only edits keep every URL
+        errors.extend(check_unique_urls(items))
     errors.raise_if_any()
     gc.freeze()  # the sources just read live through the build too
     lap("read")
 
-    checks = archive_checks(sources, state)
-    warnings = located_failures(reports, checks, config.root, state.lines)
+    if edited is not None and state.checks is not None and state.warnings is not None:
+        checks, warnings = state.checks.rebound(reports), state.warnings  # the dev server's, still true
+    else:
+        checks = archive_checks(sources, state)
+        warnings = located_failures(reports, checks, config.root, state.lines)
     if config.strict and warnings:
         raise BuildFailed(warnings)
     lap("check")
 
     archive = Archive(config, sorted(reports, key=lambda r: r.key), sorted(pages, key=lambda p: p.slug), checks)
-    archive.agency_links = agency_urls(archive)
-    jobs = plan_site(archive, env, templates)
-    full = clean or not out.is_dir() or not state.outputs
-    planned = {job.path for job in jobs}
+    jobs, carried, contexts = _plan(archive, state, edited, env, templates, trust_records=in_memory)
+    planned = {job.path for job in jobs} | carried.keys()
     # The dev server's output folder is its own: it trusts its records there.
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
             or (not in_memory and not _output_intact(out, job.path, state.outputs[job.path]))]
@@ -951,23 +998,51 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     except BaseException:
         target.abandon()
         raise
-    new_outputs = _output_records(out, [(j.path, j.digest) for j in jobs] + list(static_digests.items())
-                                  + list(search_files.items()), state.outputs, set(written), full)
+    new_outputs = {rel: state.outputs[rel] for rel in carried}  # as the last build left them
+    new_outputs.update(_output_records(out, [(j.path, j.digest) for j in jobs] + list(static_digests.items())
+                                       + list(search_files.items()), state.outputs, set(written), full))
     lines = _live_lines(state.lines, sources)
+    new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
+                           setting=setting, contexts=contexts, links=archive.agency_links)
     if in_memory:
-        _MEMORY_STATES[config.cache_path] = BuildState(state.key, sources, new_outputs, state.continuity, lines,
-                                                       line_files)
+        new_state.checks, new_state.warnings = checks, warnings
+        _MEMORY_STATES[config.cache_path] = new_state
     else:
-        save_state(config, BuildState(state.key, _lean(sources), new_outputs, state.continuity, lines, line_files,
-                                      state.shards))
+        new_state.sources, new_state.shards = _lean(sources), state.shards
+        save_state(config, new_state)
     result.written = written
     result.removed = removed
     result.unchanged = len(new_outputs) - len(written)
     if not in_memory:
-        _save_fingerprint(config, _fingerprint(config, env, templates, dirs, scanned),
-                          _listing_digest(_listing_of(out, new_outputs)), result)
+        _save_fingerprint(config, fingerprint, _listing_digest(_listing_of(out, new_outputs)), result)
     lap("state")
     return result
+
+
+def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env: str,
+          templates: dict[str, str], *, trust_records: bool
+          ) -> tuple[list[Job], dict[str, str], dict[tuple[int, str], str]]:
+    """The jobs to compare with the last build's outputs, the outputs carried
+    over from it as planned then ({path: digest}), and the report contexts.
+
+    After text-only edits (`edited`, see `text_only_changes`) only the edited
+    reports' pages are planned and every other page is carried over, provided
+    the files the last build wrote are still as it left them; otherwise the
+    whole site is planned.
+    """
+    if edited is not None:
+        carried = {rel: record[0] for rel, record in state.outputs.items() if rel[:7] not in _NOT_PAGES}
+        if "search/index.html" in state.outputs:
+            carried["search/index.html"] = state.outputs["search/index.html"][0]
+        for report in edited:
+            carried.pop(f"{report.url}index.html", None)
+        out = archive.config.output_path
+        if trust_records or all(_output_intact(out, rel, state.outputs[rel]) for rel in carried):
+            archive.agency_links = state.links
+            return [report_job(r, state.contexts[r.key]) for r in edited], carried, state.contexts
+    archive.agency_links = agency_urls(archive)
+    contexts: dict[tuple[int, str], str] = {}
+    return plan_site(archive, env, templates, contexts), {}, contexts
 
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -1052,18 +1127,21 @@ def _output_records(out: Path, files: list[tuple[str, str]], old: dict[str, tupl
     return records
 
 
-def _fingerprint(config: Config, env: str, templates: dict[str, str], dirs: list[Path],
-                 scanned: list[tuple[str, str, os.stat_result]]) -> str:
-    """Everything a build reads, by name, size and time: with the output
-    folder as the last build left it (`_listing_digest`), equal fingerprints
-    mean a build would change nothing."""
+def _setting_digest(config: Config, env: str, templates: dict[str, str], dirs: list[Path]) -> str:
+    """Everything a build reads besides the sources: code and configuration
+    (`env`), templates, static files and data files, by name, size and time."""
     agencies = config.root / config.agencies_file
     data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
     static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
-    h = hashlib.sha256(_digest(env, templates, static, data_files).encode())
-    for rel, _, st in scanned:
-        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+    return _digest(env, templates, static, data_files)
+
+
+def _fingerprint(setting: str, scanned: list[tuple[str, str, os.stat_result]]) -> str:
+    """Everything a build reads, by name, size and time: with the output
+    folder as the last build left it (`_listing_digest`), equal fingerprints
+    mean a build would change nothing."""
+    listing = "".join(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n" for rel, _, st in scanned)
+    return hashlib.sha256(f"{setting}\n{listing}".encode()).hexdigest()
 
 
 def _listing_digest(listing: list[tuple[str, int, int]] | None) -> str:

@@ -318,6 +318,13 @@ class ArchiveChecks(Mapping):
         self._digests: dict[tuple[int, str], str] = {}
         self._counts: dict[tuple[int, str], int] | None = None
 
+    def rebound(self, reports: Iterable[Report]) -> "ArchiveChecks":
+        """These results for new objects of the same reports, frontmatter
+        unchanged (checks read nothing else)."""
+        again = ArchiveChecks({r.key: r for r in reports}, self._packed, self._r5)
+        again._counts, again._digests = self._counts, self._digests
+        return again
+
     def __getitem__(self, key: tuple[int, str]) -> list[CheckResult]:
         found = self._full.get(key)
         if found is None:

@@ -262,3 +262,91 @@ def test_trusted_html_setting_reaches_cached_plain_pages(site):
     settings.write_text(settings.read_text(encoding="utf-8") + "trusted_html: true\n", encoding="utf-8")
     build(site)
     assert 'onclick="go()"' in page.read_text(encoding="utf-8")
+
+
+def _append_prose(path, text):
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def full_plans(monkeypatch):
+    """The builds that planned the whole site (a list growing by one per plan)."""
+    import site_gen.build as build_module
+    calls = []
+    original = build_module.plan_site
+    monkeypatch.setattr(build_module, "plan_site", lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
+def test_text_only_edits_plan_just_the_edited_pages(site, tmp_path, full_plans):
+    build(site)
+    _append_prose(site / "content" / "2022" / "b.md", "只改正文。")
+    _append_prose(site / "content" / "2021" / "a.md", "这一篇也只改正文。")
+    result = build(site)
+    assert full_plans == [1]  # the first build only
+    assert sorted(p for p in result.written if not p.startswith("search/")) == ["2021/a/index.html",
+                                                                                "2022/b/index.html"]
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+    _append_prose(site / "content" / "2022" / "b.md", "再改一次。")  # the carried plan carries on
+    assert [p for p in build(site).written if not p.startswith("search/")] == ["2022/b/index.html"]
+    assert full_plans == [1, 1]  # and the clean copy
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["frontmatter", "added", "removed", "template", "agencies", "check"])
+def test_anything_beyond_text_plans_the_whole_site(site, tmp_path, change, full_plans):
+    build(site)
+    path = site / "content" / "2022" / "b.md"
+    _append_prose(path, "正文也改了。")
+    if change == "frontmatter":
+        _set_region(path, "乙县")
+    elif change == "added":
+        (site / "content" / "2022" / "c.md").write_text(variant("丙县人民政府", 2022), encoding="utf-8")
+    elif change == "removed":
+        (site / "content" / "2021" / "a.md").unlink()
+    elif change == "template":
+        override = site / "themes" / "default" / "templates" / "year.html"
+        override.parent.mkdir(parents=True)
+        from site_gen.render import default_theme_dir
+        override.write_text((default_theme_dir() / "templates" / "year.html").read_text(encoding="utf-8")
+                            + "{# edited #}\n", encoding="utf-8")
+    elif change == "agencies":
+        (site / "agencies.yaml").write_text("- name: 甲县人民政府\n  level: county\n  kind: government\n",
+                                            encoding="utf-8")
+    elif change == "check":  # a figure that breaks a rule: the frontmatter changes too
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}",
+            "admin_review: {upheld: 1, corrected: 0, other: 0, pending: 0, total: 0}"), encoding="utf-8")
+    build(site)
+    assert full_plans == [1, 1]
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_text_only_edit_still_restores_outputs_changed_by_hand(site, tmp_path, full_plans):
+    build(site)
+    year_page = site / "output" / "2022" / "index.html"
+    year_page.unlink()
+    _append_prose(site / "content" / "2022" / "b.md", "只改正文。")
+    result = build(site)
+    assert "2022/index.html" in result.written and "2022/b/index.html" in result.written
+    assert full_plans == [1, 1]
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_text_only_edits_in_the_dev_server_state(site, tmp_path, full_plans):
+    """The dev server keeps its state in memory: the same short plan."""
+    bad = site / "content" / "2022" / "b.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace(
+        "admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}",
+        "admin_review: {upheld: 1, corrected: 0, other: 0, pending: 0, total: 0}"), encoding="utf-8")
+    out, cache = tmp_path / "served", tmp_path / "served-cache"
+    first = build(site, out_dir=out, cache_dir=cache, state_in_memory=True)
+    _append_prose(site / "content" / "2022" / "a.md", "预览中的修改。")
+    _append_prose(bad, "有问题的这篇也改了正文。")
+    result = build(site, out_dir=out, cache_dir=cache, state_in_memory=True)
+    assert full_plans == [1]
+    assert len(first.warnings) == 1 and [str(w) for w in result.warnings] == [str(w) for w in first.warnings]
+    assert sorted(p for p in result.written if not p.startswith("search/")) == ["2022/a/index.html",
+                                                                                "2022/b/index.html"]
+    assert "预览中的修改" in (out / "2022" / "a" / "index.html").read_text(encoding="utf-8")
+    assert bytes_of(out) == clean_copy(site, tmp_path)
