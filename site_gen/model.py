@@ -14,7 +14,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -47,6 +47,14 @@ class ReportSection:
     table: str | None = None
 
 
+@lru_cache(maxsize=512)
+def _unpacked(data: bytes) -> dict[str, Any]:
+    """Packed tables decoded, for the reports in use lately: a build that
+    reads every report's tables (table pages, data files) holds a few hundred
+    decoded at a time, not the whole archive's (about 9 KB each)."""
+    return marshal.loads(data)
+
+
 @dataclass
 class Report:
     """A validated annual report, ready to render, index and export."""
@@ -66,8 +74,9 @@ class Report:
     source: dict[str, Any]
     tags: tuple[str, ...]
     # The tables as stored (see `tables`); the build cache keeps them packed
-    # (marshal bytes), decoded on first use, so a rebuild loads 10,000 reports
-    # without building 10,000 nested dicts it will mostly never read.
+    # (marshal bytes), decoded when read (`_unpacked`), so a rebuild loads
+    # 10,000 reports without building 10,000 nested dicts it will mostly never
+    # read, and a build that reads them all does not keep them all.
     tables_data: dict[str, Any] | bytes
     sections: list[ReportSection]
     text: str
@@ -79,10 +88,10 @@ class Report:
 
     @property
     def tables(self) -> dict[str, Any]:
+        """The tables as stored (read-only: reports with equal tables may
+        share one dict)."""
         data = self.tables_data
-        if isinstance(data, bytes):
-            data = self.tables_data = marshal.loads(data)
-        return data
+        return _unpacked(data) if isinstance(data, bytes) else data
 
     def packed(self) -> "Report":
         """This report with its tables packed, as the build cache keeps it."""
