@@ -14,6 +14,8 @@ a separate process with its peak memory (the whole process tree, sampled):
   template, after adding one report; `site-gen check`;
 - output size, search index size and the bytes a browser fetches per query.
 
+site-gen's bytecode is compiled first, as installing it would.
+
 Every site-gen time is printed beside the floor as a ratio. Timings on a
 shared machine are noisy: compare the ratios, and rerun before concluding.
 """
@@ -162,7 +164,16 @@ def search_figures(output: Path) -> dict:
             "queries": [query_figures(root, q) for q in QUERIES]}
 
 
+def precompile() -> None:
+    """Compile site-gen's bytecode, as installing a package does: each step is
+    a fresh process, and where bytecode is not written (PYTHONDONTWRITEBYTECODE)
+    every one would otherwise compile the sources again (~0.1 s)."""
+    import compileall
+    compileall.compile_dir(str(REPO / "site_gen"), quiet=1)
+
+
 def run(reports: int, work: Path) -> dict:
+    precompile()
     site = work / "site"
     print(f"generating {reports} reports in {site} ...", file=sys.stderr)
     generate(site, reports)
