@@ -11,11 +11,13 @@ the digests and the parsed metadata of every source live in a cache folder
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import importlib
 import json
 import logging
+import mmap
 import os
 import pickle
 import sys
@@ -24,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from . import __version__
 from .checks import (FAIL, NA, PASS, RULES, ArchiveChecks, CheckResult, check_archive, check_report, failures,
@@ -511,38 +513,76 @@ class PreviousOutput:
     records: dict[str, tuple[str, int, int]]
     indexes: dict[str, LineIndex]
 
-    def lines(self, rel: str) -> tuple[bytes, LineIndex] | None:
-        """The bytes and index of a LineFile the last build wrote, if the
-        file is still exactly as written."""
+    def lines(self, rel: str) -> tuple[Path, LineIndex] | None:
+        """The file and index of a LineFile the last build wrote, if the file
+        is still exactly as written."""
         index = self.indexes.get(rel)
         record = self.records.get(rel)
         if index is None or record is None or index[0] != self.env or not _output_intact(self.out, rel, record):
             return None
+        return self.out / rel, index
+
+
+@dataclass
+class StreamedLines:
+    """A LineFile to write item by item (an archive-wide data file can be far
+    larger than a page: at 100,000 reports `data/reports.json` is ~600 MB, so
+    it is never held whole), copying unchanged items from the previous file."""
+
+    made: LineFile
+    previous: tuple[Path, LineIndex] | None
+    env: str
+
+    def write(self, path: Path) -> LineIndex:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as target, _mapped(self.previous[0] if self.previous else None) as old:
+            return write_lines(target, self.made, old, self.previous[1] if old is not None else None, self.env)
+
+
+@contextlib.contextmanager
+def _mapped(path: Path | None):
+    """The bytes of a file, mapped (None if there is no such file or it is empty)."""
+    if path is None:
+        yield None
+        return
+    try:
+        handle = open(path, "rb")
+    except OSError:
+        yield None
+        return
+    with handle:
         try:
-            data = (self.out / rel).read_bytes()
-        except OSError:
-            return None
-        return data, index
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # empty or unmappable: make every item
+            yield None
+            return
+        with view:
+            yield view
 
 
-def assemble_lines(made: LineFile, previous: tuple[bytes, LineIndex] | None, env: str) -> tuple[bytes, LineIndex]:
-    """The bytes of a LineFile, reusing unchanged items of its previous bytes."""
+def write_lines(target: BinaryIO, made: LineFile, old: Any, index: LineIndex | None, env: str) -> LineIndex:
+    """Write a LineFile's bytes, taking unchanged items from `old` (the bytes
+    of the file the last build wrote, described by `index`); returns its index."""
     reuse: dict[str, tuple[int, int]] = {}
-    old = b""
-    if previous is not None:
-        old, (_, head_length, keys, lengths) = previous
+    if old is not None and index is not None:
+        _, head_length, keys, lengths = index
         sep = len(made.sep)
         if len(old) >= head_length + sum(lengths) + sep * max(len(lengths) - 1, 0):
             position = head_length
             for key, length in zip(keys, lengths):
                 reuse[key] = (position, length)
                 position += length + sep
-    parts = []
-    for key, make in made.items:
+    target.write(made.head)
+    sizes = []
+    for n, (key, make) in enumerate(made.items):
         span = reuse.get(key)
-        parts.append(old[span[0]:span[0] + span[1]] if span else make())
-    data = made.head + made.sep.join(parts) + made.tail
-    return data, (env, len(made.head), tuple(k for k, _ in made.items), tuple(len(p) for p in parts))
+        part = old[span[0]:span[0] + span[1]] if span else make()
+        if n:
+            target.write(made.sep)
+        target.write(part)
+        sizes.append(len(part))
+    target.write(made.tail)
+    return env, len(made.head), tuple(k for k, _ in made.items), tuple(sizes)
 
 
 class PageMaker:
@@ -634,9 +674,8 @@ class PageMaker:
 
         made = module.make(kind, args, self.archive, render, self.renderer)
         if isinstance(made, LineFile):
-            data, index = assemble_lines(made, self.previous.lines(job.path) if self.previous.indexes else None,
-                                         self.previous.env)
-            return data, ("lines", job.path, index)
+            return StreamedLines(made, self.previous.lines(job.path) if self.previous.indexes else None,
+                                 self.previous.env), None
         return made, None
 
     def _search_page(self, job: Job):
@@ -699,7 +738,10 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
         except BuildFailed as exc:
             out.append((job.path, exc.errors[0]))
             continue
-        write_file(Path(target_root) / job.path, data)
+        if isinstance(data, StreamedLines):
+            extra = ("lines", job.path, data.write(Path(target_root) / job.path))
+        else:
+            write_file(Path(target_root) / job.path, data)
         if isinstance(extra, Report):
             extra = _indexed(search_entry(extra, _MAKER.archive)) if _MAKER.archive.config.search else None
         out.append((job.path, extra))

@@ -237,3 +237,31 @@ def test_source_date_epoch_does_not_change_output(seed_site, tmp_path, monkeypat
     build(seed_site, out_dir=tmp_path / "b", cache_dir=tmp_path / "cb")
     assert {k: v[0] for k, v in snapshot(tmp_path / "a").items()} == \
            {k: v[0] for k, v in snapshot(tmp_path / "b").items()}
+
+
+def test_line_files_stream_and_reuse_unchanged_items(tmp_path):
+    import io
+    from site_gen.build import LineFile, StreamedLines, write_lines
+
+    def item(key, text, calls):
+        return key, lambda: calls.append(key) or text.encode()
+
+    calls: list[str] = []
+    first = LineFile(b"[\n", [item("a", "1", calls), item("b", "2", calls), item("c", "3", calls)], b"\n]\n", b",\n")
+    index = StreamedLines(first, None, "env").write(tmp_path / "data" / "x.json")
+    assert (tmp_path / "data" / "x.json").read_bytes() == b"[\n1,\n2,\n3\n]\n" and calls == ["a", "b", "c"]
+
+    calls.clear()
+    second = LineFile(b"[\n", [item("a", "never", calls), item("b2", "22", calls), item("c", "never", calls)],
+                      b"\n]\n", b",\n")
+    again = StreamedLines(second, (tmp_path / "data" / "x.json", index), "env").write(tmp_path / "y.json")
+    assert (tmp_path / "y.json").read_bytes() == b"[\n1,\n22,\n3\n]\n" and calls == ["b2"]
+    assert again == ("env", 2, ("a", "b2", "c"), (1, 2, 1))
+
+    calls.clear()  # a previous file shorter than its index says is not trusted
+    out = io.BytesIO()
+    write_lines(out, second, b"[\n1", index, "env")
+    assert out.getvalue() == b"[\nnever,\n22,\nnever\n]\n" and calls == ["a", "b2", "c"]
+    calls.clear()  # nor is a missing one
+    StreamedLines(second, (tmp_path / "gone.json", index), "env").write(tmp_path / "z.json")
+    assert calls == ["a", "b2", "c"]
