@@ -121,13 +121,22 @@ def shared_columns(archive: Any, table: str, t: Translate) -> list[dict[str, Any
     return list(cache[key])
 
 
+# How many reports' figures, and how many years' lists of them, a process keeps
+# (a worker renders table pages year after year: holding every year's would
+# grow it by ~40 MB per 10,000 reports; working them out again is cheap).
+FIGURES_KEPT = 4096
+YEARS_KEPT = 2
+
+
 def figures_of(archive: Any, report: Report, table: str) -> ReportFigures:
-    """A report's figures of a table, computed once per build and process (the
-    table pages of its year and its agency page share them)."""
+    """A report's figures of a table, kept for the reports in use lately (the
+    table pages of its year share them)."""
     cache = _cached(archive, "_tables_report_figures")
     key = (report.key, table)
     found = cache.get(key)
     if found is None or found.report is not report:
+        if len(cache) >= FIGURES_KEPT:
+            cache.clear()
         found = cache[key] = report_figures(report, table)
     return found
 
@@ -188,6 +197,8 @@ def year_figures(archive: Any, table: str, year: int) -> list[ReportFigures]:
     pages of a split year share them)."""
     cache = _cached(archive, "_tables_figures")
     if (table, year) not in cache:
+        if len(cache) >= YEARS_KEPT:
+            cache.clear()
         cache[(table, year)] = [figures_of(archive, r, table) for r in index(archive).by_year[year]]
     return cache[(table, year)]
 
