@@ -300,6 +300,9 @@ class PassedContinuity(NamedTuple):
     previous: tuple[int, str]
 
 
+FULL_RESULTS_KEPT = 1024  # reports whose results ArchiveChecks keeps unpacked
+
+
 class ArchiveChecks(Mapping):
     """Every report's results keyed by report key (year, slug), R5 last.
 
@@ -330,6 +333,8 @@ class ArchiveChecks(Mapping):
         if found is None:
             if key not in self._packed:
                 raise KeyError(key)
+            if len(self._full) >= FULL_RESULTS_KEPT:  # a build reads every report's: keep the latest
+                self._full.clear()
             found = self._full[key] = unpack_checks(self._reports[key], self._packed[key]) + self.continuity(key)
         return found
 
@@ -389,10 +394,11 @@ class ArchiveChecks(Mapping):
         return counts.get(key, 0)
 
     def continuity(self, key: tuple[int, str]) -> list[CheckResult]:
-        """The R5 results of a report (against the previous year's)."""
+        """The R5 results of a report (against the previous year's); passed
+        ones are worked out again when asked for, not kept."""
         found = self._r5.get(key)
         if isinstance(found, PassedContinuity):
-            found = self._r5[key] = check_continuity(self._reports[key], self._reports[found.previous])
+            return check_continuity(self._reports[key], self._reports[found.previous])
         return found or []
 
     def _r5_issues(self, key: tuple[int, str]) -> list[CheckResult]:
