@@ -49,7 +49,10 @@ STATE_FILE = "state.pickle"
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
 STATE_VERSION = 5
-PARALLEL_THRESHOLD = 48
+PARALLEL_THRESHOLD = 48  # sources to read before reading takes worker processes
+# Output files to make before making them takes worker processes: fewer than
+# for reading, as one file can be a table page over a year's reports.
+RENDER_PARALLEL_THRESHOLD = 16
 PAGES_DIR = "pages"
 
 
@@ -791,14 +794,15 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
 
     _MAKER = maker
     try:
-        if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+        if len(jobs) >= RENDER_PARALLEL_THRESHOLD and workers > 1:
             import multiprocessing
             ctx = multiprocessing.get_context("fork")
             outer = gc.get_freeze_count() > 0
             gc.freeze()  # workers inherit the archive; keep the collector from copying its pages
             try:
                 with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                    for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, 32)]:
+                    size = max(1, min(32, len(jobs) // (4 * workers)))  # a few files of a small rebuild each
+                    for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, size)]:
                         collect(future.result())
             finally:
                 if not outer:

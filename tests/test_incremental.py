@@ -118,7 +118,7 @@ def test_figure_edit_after_clean_build_encodes_only_its_lines(site, monkeypatch)
     original = build_module.report_json
     monkeypatch.setattr(build_module, "report_json", lambda r, results: made.append(r.source_path) or original(r, results))
     _set_region(site / "content" / "2022" / "b.md", "乙县")
-    result = build(site)
+    result = build(site, jobs=1)  # in this process, where the calls are counted
     assert "data/reports.json" in result.written
     # its report.json and its line of data/reports.json; the other lines are reused
     assert made == ["content/2022/b.md", "content/2022/b.md"]
