@@ -41,6 +41,9 @@ if str(REPO) not in sys.path:
 
 from site_gen.build import build_site  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from run import precompile  # noqa: E402
+
 SEED = REPO / "content" / "2022" / "liangshan-xiang.md"
 SEED_AGENCY = "涼山鄉人民政府"
 MARKER = "總體情況"
@@ -195,8 +198,7 @@ def ms(values: list[float]) -> str:
 
 
 def run(count: int, edits: int, stages: bool, figure_edits: int = 0) -> None:
-    import compileall
-    compileall.compile_dir(str(REPO / "site_gen"), quiet=1)  # as installing it would
+    precompile()
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         site = Path(tmp) / "site"
         t = time.perf_counter()

@@ -323,10 +323,9 @@ def _report_summary(report: Report | None) -> str:
 
 
 def _nav(archive: Archive) -> dict[str, Any]:
-    counts = dict.fromkeys(archive.years())
     return {
         "nav_sections": [{"key": key, "url": url} for module, key, url in NAV_SECTIONS if module in EXTRA_PAGE_MODULES],
-        "nav_years": [{"year": y, "url": f"{y}/"} for y in counts],
+        "nav_years": [{"year": y, "url": f"{y}/"} for y in archive.years()],
         "nav_pages": [{"title": p.title, "url": p.url} for p in sorted(archive.pages, key=lambda p: (p.order, p.slug))],
     }
 
@@ -563,7 +562,8 @@ def _mapped(path: Path | None):
             yield view
 
 
-def write_lines(target: BinaryIO, made: LineFile, old: Any, index: LineIndex | None, env: str) -> LineIndex:
+def write_lines(target: BinaryIO, made: LineFile, old: bytes | mmap.mmap | None, index: LineIndex | None,
+                env: str) -> LineIndex:
     """Write a LineFile's bytes, taking unchanged items from `old` (the bytes
     of the file the last build wrote, described by `index`); returns its index."""
     reuse: dict[str, tuple[int, int]] = {}
@@ -949,7 +949,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     templates = cached_template_digests(config, dirs)
     scanned = scan_sources(config)
     setting = _setting_digest(config, env, templates, dirs)
-    fingerprint = _fingerprint(setting, scanned)
+    # The dev server's builds follow its watcher and keep no fingerprint.
+    fingerprint = "" if in_memory else _fingerprint(setting, scanned)
     if not clean and not in_memory:
         done = _unchanged_build(config, out, fingerprint, timings)
         if done is not None:
