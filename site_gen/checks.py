@@ -108,60 +108,75 @@ def short_label(label: str) -> str:
     return _TRAILING_NOTE.sub("", label) if not label.startswith("（本列") else label
 
 
-def _equation(rule: str, scope: str, left: list[tuple[str, Path]], right: list[tuple[str, Path]],
+def _equation(rule: str, scope: str, left: Sequence[tuple[str, Path]], right: Sequence[tuple[str, Path]],
               tables: dict[Path, Any]) -> CheckResult:
     """Compare sum(left) with sum(right) of flattened `tables`; a null (or a
     missing cell) anywhere makes it not assessable."""
-    cells = tuple(p for _, p in left + right)
     lvals = [tables.get(p) for _, p in left]
     rvals = [tables.get(p) for _, p in right]
     values = lvals + rvals
-    if any(v is None for v in values):
+    cells = tuple(p for _, p in left + right)
+    if set(map(type, values)) == {int}:  # nearly every equation: integers only
+        ok = sum(lvals) == sum(rvals)
+    elif any(v is None for v in values):
         nulls = [label for (label, _), v in zip(left + right, values) if v is None]
         return CheckResult(rule, NA, scope, cells, left[0][1], note=f"无法核验（空白单元格：{'、'.join(nulls)}）")
-    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+    elif any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
         return CheckResult(rule, NA, scope, cells, left[0][1], note="无法核验（非数值）")
-    ok = _sum(lvals) == _sum(rvals)
+    else:
+        ok = _sum(lvals) == _sum(rvals)
     return CheckResult(rule, PASS if ok else FAIL, scope, cells, left[0][1],
-                       tuple((label, v) for (label, _), v in zip(left, lvals)),
-                       tuple((label, v) for (label, _), v in zip(right, rvals)))
+                       tuple(zip([label for label, _ in left], lvals)),
+                       tuple(zip([label for label, _ in right], rvals)))
 
 
 def _r0_scope(key: str, spec: TableSpec) -> str:
     return f"{_TABLE_SECTION[key]}、{spec.title.split('、', 1)[-1]}"
 
 
+@lru_cache(maxsize=None)
+def _r0_cells(key: str, spec: TableSpec) -> tuple[tuple[Path, str, str, str], ...]:
+    """(path, column type, row label, column label) of every value cell of a
+    table layout, in order: R0's walk, worked out once per format."""
+    cells = []
+    for slot in spec.slots():
+        for index, column in enumerate(slot.columns):
+            if slot.shape == "vector":
+                path = (key, *slot.path, index)
+            elif slot.shape == "record":
+                path = (key, *slot.path, column.key)
+            else:
+                path = (key, *slot.path)
+            cells.append((path, column.type, slot.labels[-1], column.label))
+    return tuple(cells)
+
+
+def _r0_valid(value: Any, column_type: str) -> bool:
+    if column_type == "signed":
+        return not isinstance(value, float)
+    return value >= 0 and (column_type == "amount" or float(value).is_integer() and not isinstance(value, float))
+
+
 def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]:
     results = []
     for key, spec in fmt.tables.items():
-        data = report.tables.get(key)
-        if data is None:
+        if report.tables.get(key) is None:
             continue
+        cells = _r0_cells(key, spec)
         bad: list[tuple[str, Path]] = []
-        cells: list[Path] = []
-        for slot in spec.slots():
-            for index, column in enumerate(slot.columns):
-                if slot.shape == "vector":
-                    path = (key, *slot.path, index)
-                elif slot.shape == "record":
-                    path = (key, *slot.path, column.key)
-                else:
-                    path = (key, *slot.path)
-                value = flat.get(path)
-                cells.append(path)
-                if value is None:
-                    continue
-                ok = (value >= 0 and (column.type == "amount" or float(value).is_integer()
-                                       and not isinstance(value, float))) \
-                    if column.type != "signed" else not isinstance(value, float)
-                if not ok:
-                    bad.append((f"{short_label(slot.labels[-1])} {short_label(column.label)} {_num(value)}", path))
+        for path, column_type, row, column in cells:
+            value = flat.get(path)
+            if value is None or type(value) is int and (value >= 0 or column_type == "signed"):
+                continue  # blank, or a valid integer: nearly every cell
+            if not _r0_valid(value, column_type):
+                bad.append((f"{short_label(row)} {short_label(column)} {_num(value)}", path))
         scope = _r0_scope(key, spec)
         if bad:
             results.append(CheckResult("R0", FAIL, scope, tuple(p for _, p in bad), bad[0][1],
                                        note="不是非负整数：" + "；".join(t for t, _ in bad)))
         else:
-            results.append(CheckResult("R0", PASS, scope, tuple(cells), (key,), note="全部数值有效"))
+            results.append(CheckResult("R0", PASS, scope, tuple(path for path, *_ in cells), (key,),
+                                       note="全部数值有效"))
     return results
 
 
@@ -220,7 +235,7 @@ def _review_equations(spec: TableSpec) -> tuple[Equation, ...]:
 
 
 def _evaluate(equations: tuple[Equation, ...], flat: dict[Path, Any]) -> list[CheckResult]:
-    return [_equation(rule, scope, list(left), list(right), flat) for rule, scope, left, right in equations]
+    return [_equation(rule, scope, left, right, flat) for rule, scope, left, right in equations]
 
 
 def check_report(report: Report) -> list[CheckResult]:

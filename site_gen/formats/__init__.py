@@ -72,8 +72,12 @@ class Slot:
     shape: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TableSpec:
+    """One table's layout. Compared and hashed by identity: specs are loaded
+    once per process, and they key the caches of everything worked out from
+    them (a hash of every field, each time, cost more than the lookups)."""
+
     key: str
     layout: str
     title: str
