@@ -84,12 +84,19 @@ def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]
     cols = flat_columns(table)
     yield [*META_COLUMNS, f"{table}.present", *(name for name, _ in cols)]
     for report in reports:
-        data = report.tables.get(table)
-        if data is None:
-            yield [*_meta(report), "false", *("" for _ in cols)]
-            continue
-        flat = flatten(data)
-        yield [*_meta(report), "true", *(_figure_text(flat.get(path)) for _, path in cols)]
+        yield _table_row(report, table, cols)
+
+
+def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[str]:
+    data = report.tables.get(table)
+    if data is None:
+        return [*_meta(report), "false", *("" for _ in cols)]
+    flat = flatten(data)
+    texts = []
+    for _, path in cols:
+        value = flat.get(path)
+        texts.append(str(value) if value.__class__ is int else _figure_text(value))
+    return [*_meta(report), "true", *texts]
 
 
 def _line_key(*parts: str) -> str:
@@ -109,7 +116,7 @@ def table_csv(reports: Iterable[Report], table: str) -> Any:
 
 
 def _row_of(report: Report, table: str) -> list[list[str]]:
-    return list(table_csv_rows([report], table))[1:]
+    return [_table_row(report, table, flat_columns(table))]
 
 
 def reports_json(archive: Any) -> Any:
