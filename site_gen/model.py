@@ -488,10 +488,14 @@ def table_labels_text(fmt: Format | None, tables: dict) -> str:
     """The printed labels of the tables a report has, for full-text search."""
     if not fmt:
         return ""
+    return _labels_text(tuple(spec for key, spec in fmt.tables.items() if key in tables))
+
+
+@lru_cache(maxsize=64)
+def _labels_text(specs: tuple[TableSpec, ...]) -> str:
+    """The same for every report with these tables: worked out once."""
     words: list[str] = []
-    for key, spec in fmt.tables.items():
-        if key not in tables:
-            continue
+    for spec in specs:
         words.append(spec.title)
         for slot in spec.slots():
             words.append(slot.labels[-1])

@@ -304,9 +304,27 @@ def _code_term(code: int) -> str:
     return TITLE_PREFIX + term if code & _TITLE_BIT else term
 
 
-def _coded_terms(title: str, agency: str, text: str) -> tuple[array, list[str]]:
-    """_text_terms as codes (an array) and the strings that have none."""
-    codes, words = _coded(fold("\n".join((title, agency, text))))
+@functools.lru_cache(maxsize=64)
+def _shared_coded(folded: str) -> tuple[frozenset[int], frozenset[str]]:
+    codes, words = _coded(folded)
+    return frozenset(codes), frozenset(words)
+
+
+def _coded_terms(title: str, agency: str, text: str, shared: str = "") -> tuple[array, list[str]]:
+    """_text_terms as codes (an array) and the strings that have none.
+
+    `shared` is text that ends `text` (after a line break) and ends many
+    documents' texts alike (a format's table labels): its terms are worked
+    out once.  Terms never span a line break, so the terms of the whole text
+    are those of its two parts together.
+    """
+    if shared and text.endswith("\n" + shared):
+        codes, words = _coded(fold("\n".join((title, agency, text[:-len(shared) - 1]))))
+        shared_codes, shared_words = _shared_coded(fold(shared))
+        codes |= shared_codes
+        words |= shared_words
+    else:
+        codes, words = _coded(fold("\n".join((title, agency, text))))
     head_codes, head_words = _coded(fold(title + "\n" + agency))
     codes.update([c | _TITLE_BIT for c in head_codes])
     words.update([TITLE_PREFIX + w for w in head_words])
@@ -330,14 +348,15 @@ class IndexedEntry:
         return set(map(_code_term, self.codes)).union(self.words)
 
 
-def index_entry(entry: SearchEntry) -> IndexedEntry:
-    """``entry`` with its terms (the per-document part of indexing).
+def index_entry(entry: SearchEntry, shared: str = "") -> IndexedEntry:
+    """``entry`` with its terms (the per-document part of indexing); `shared`
+    is a common end of many entries' texts (see ``_coded_terms``).
 
     Needs the fold map: call ``prime_fold_map`` before forking workers.
     """
     if not _CODES_OK:
         return IndexedEntry(entry, array("I"), list(doc_terms(entry)))
-    return IndexedEntry(entry, *_coded_terms(entry.title, entry.agency, entry.text))
+    return IndexedEntry(entry, *_coded_terms(entry.title, entry.agency, entry.text, shared))
 
 
 def base_term(term: str) -> str:

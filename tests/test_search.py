@@ -383,6 +383,20 @@ def test_term_codes_stand_for_the_same_terms(text, title):
     assert len(set(indexed.codes)) == len(indexed.codes)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("政府信息公开領導〇豈𠀀 ab1Ｇ,，\n")), max_size=30),
+       st.text(alphabet=st.sampled_from(list("申请办理結果𠀁 b2\n")), max_size=30))
+def test_a_shared_end_of_the_text_gives_the_same_terms(text, shared):
+    """Table labels end many texts alike; working their terms out once (and
+    the rest on its own) gives each document exactly its terms."""
+    entry = replace(fixture_entries()[0], text=text + "\n" + shared)
+    alone = search.index_entry(entry)
+    both = search.index_entry(entry, shared)
+    assert both.terms() == alone.terms() == search.doc_terms(entry)
+    assert sorted(both.codes) == sorted(alone.codes) and sorted(both.words) == sorted(alone.words)
+    assert search.index_entry(entry, "不在文中").terms() == alone.terms()  # not its end: ignored
+
+
 @pytest.mark.parametrize("damage", ["no state", "bad state", "no postings", "bad postings",
                                     "edited doc file", "no index", "other version"])
 def test_damaged_cache_falls_back_to_a_rebuild(tmp_path, damage):
