@@ -36,7 +36,7 @@ from .content import MarkdownRenderer, read_body, read_source
 from .content import scan_sources as content_scan
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
-from .model import Page, Report, page_from_source, report_from_source, value_at, with_body
+from .model import Page, Report, page_from_source, report_from_source, table_labels_text, value_at, with_body
 from .output import MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
 from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
@@ -746,16 +746,18 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
         else:
             write_file(Path(target_root) / job.path, data)
         if isinstance(extra, Report):
-            extra = _indexed(search_entry(extra, _MAKER.archive)) if _MAKER.archive.config.search else None
+            extra = _indexed(extra, _MAKER.archive) if _MAKER.archive.config.search else None
         out.append((job.path, extra))
     return out
 
 
-def _indexed(entry: Any) -> Any:
-    """A search entry with its terms, worked out here (in the worker that
-    rendered the page) so the index is only merged in the main process."""
+def _indexed(report: Report, archive: Archive) -> Any:
+    """A report's search entry with its terms, worked out here (in the worker
+    that rendered the page) so the index is only merged in the main process.
+    The table labels that end its text are shared by every report of its
+    format, and their terms are worked out once."""
     from .search import index_entry
-    return index_entry(entry)
+    return index_entry(search_entry(report, archive), table_labels_text(report.format_spec(), report.tables))
 
 
 def search_entry(report: Report, archive: Archive):
@@ -765,6 +767,13 @@ def search_entry(report: Report, archive: Archive):
         published=report.published.isoformat() if report.published else None,
         level=report.level, kind=report.kind, region=report.region, format=report.format,
         failing=bool(archive.checks.failure_count(report.key)), lang=report.lang, text=report.text)
+
+
+def _longest_first(jobs: list[Job]) -> list[Job]:
+    """Archive-wide files (data files of every report, table pages of a
+    year) before report pages: a worker that takes one of them last keeps
+    the build waiting while the other workers have nothing left to do."""
+    return sorted(jobs, key=lambda job: job.kind == "report")
 
 
 def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
@@ -802,7 +811,8 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
             try:
                 with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
                     size = max(1, min(32, len(jobs) // (4 * workers)))  # a few files of a small rebuild each
-                    for future in [pool.submit(_make_batch, batch, base) for batch in _chunks(jobs, size)]:
+                    batches = _chunks(_longest_first(jobs), size)
+                    for future in [pool.submit(_make_batch, batch, base) for batch in batches]:
                         collect(future.result())
             finally:
                 if not outer:

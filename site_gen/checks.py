@@ -135,9 +135,10 @@ def _r0_scope(key: str, spec: TableSpec) -> str:
 
 
 @lru_cache(maxsize=None)
-def _r0_cells(key: str, spec: TableSpec) -> tuple[tuple[Path, str, str, str], ...]:
+def _r0_cells(key: str, spec: TableSpec) -> tuple[tuple[tuple[Path, str, str, str], ...], tuple[Path, ...]]:
     """(path, column type, row label, column label) of every value cell of a
-    table layout, in order: R0's walk, worked out once per format."""
+    table layout, in order, and their paths: R0's walk, worked out once per
+    format."""
     cells = []
     for slot in spec.slots():
         for index, column in enumerate(slot.columns):
@@ -148,7 +149,7 @@ def _r0_cells(key: str, spec: TableSpec) -> tuple[tuple[Path, str, str, str], ..
             else:
                 path = (key, *slot.path)
             cells.append((path, column.type, slot.labels[-1], column.label))
-    return tuple(cells)
+    return tuple(cells), tuple(path for path, *_ in cells)
 
 
 def _r0_valid(value: Any, column_type: str) -> bool:
@@ -162,7 +163,7 @@ def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]
     for key, spec in fmt.tables.items():
         if report.tables.get(key) is None:
             continue
-        cells = _r0_cells(key, spec)
+        cells, paths = _r0_cells(key, spec)
         bad: list[tuple[str, Path]] = []
         for path, column_type, row, column in cells:
             value = flat.get(path)
@@ -175,8 +176,7 @@ def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]
             results.append(CheckResult("R0", FAIL, scope, tuple(p for _, p in bad), bad[0][1],
                                        note="不是非负整数：" + "；".join(t for t, _ in bad)))
         else:
-            results.append(CheckResult("R0", PASS, scope, tuple(path for path, *_ in cells), (key,),
-                                       note="全部数值有效"))
+            results.append(CheckResult("R0", PASS, scope, paths, (key,), note="全部数值有效"))
     return results
 
 
