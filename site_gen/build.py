@@ -22,6 +22,7 @@ import os
 import pickle
 import sys
 import time
+from array import array
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -48,7 +49,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 5
+STATE_VERSION = 6
 PARALLEL_THRESHOLD = 48  # sources to read before reading takes worker processes
 # Output files to make before making them takes worker processes: fewer than
 # for reading, as one file can be a table page over a year's reports.
@@ -138,8 +139,10 @@ class LineFile:
 
 
 # Where each item of a LineFile sits: (code/config digest, head length,
-# item keys, item lengths in bytes).
-LineIndex = tuple[str, int, tuple[str, ...], tuple[int, ...]]
+# item keys joined by line breaks, item lengths in bytes).  One string and
+# one array rather than a tuple of each: the cache holds an index for every
+# data file (80,000 items at 10,000 reports) and loads it on every build.
+LineIndex = tuple[str, int, str, array]
 
 
 @dataclass(frozen=True)
@@ -568,9 +571,10 @@ def write_lines(target: BinaryIO, made: LineFile, old: bytes | mmap.mmap | None,
     of the file the last build wrote, described by `index`); returns its index."""
     reuse: dict[str, tuple[int, int]] = {}
     if old is not None and index is not None:
-        _, head_length, keys, lengths = index
+        _, head_length, joined, lengths = index
+        keys = joined.split("\n") if lengths else []
         sep = len(made.sep)
-        if len(old) >= head_length + sum(lengths) + sep * max(len(lengths) - 1, 0):
+        if len(keys) == len(lengths) and len(old) >= head_length + sum(lengths) + sep * max(len(lengths) - 1, 0):
             position = head_length
             for key, length in zip(keys, lengths):
                 reuse[key] = (position, length)
@@ -585,7 +589,7 @@ def write_lines(target: BinaryIO, made: LineFile, old: bytes | mmap.mmap | None,
         target.write(part)
         sizes.append(len(part))
     target.write(made.tail)
-    return env, len(made.head), tuple(k for k, _ in made.items), tuple(sizes)
+    return env, len(made.head), "\n".join([k for k, _ in made.items]), array("I", sizes)
 
 
 class PageMaker:

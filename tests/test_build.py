@@ -241,6 +241,7 @@ def test_source_date_epoch_does_not_change_output(seed_site, tmp_path, monkeypat
 
 def test_line_files_stream_and_reuse_unchanged_items(tmp_path):
     import io
+    from array import array
     from site_gen.build import LineFile, StreamedLines, write_lines
 
     def item(key, text, calls):
@@ -256,7 +257,7 @@ def test_line_files_stream_and_reuse_unchanged_items(tmp_path):
                       b"\n]\n", b",\n")
     again = StreamedLines(second, (tmp_path / "data" / "x.json", index), "env").write(tmp_path / "y.json")
     assert (tmp_path / "y.json").read_bytes() == b"[\n1,\n22,\n3\n]\n" and calls == ["b2"]
-    assert again == ("env", 2, ("a", "b2", "c"), (1, 2, 1))
+    assert again == ("env", 2, "a\nb2\nc", array("I", [1, 2, 1]))
 
     calls.clear()  # a previous file shorter than its index says is not trusted
     out = io.BytesIO()
@@ -265,3 +266,9 @@ def test_line_files_stream_and_reuse_unchanged_items(tmp_path):
     calls.clear()  # nor is a missing one
     StreamedLines(second, (tmp_path / "gone.json", index), "env").write(tmp_path / "z.json")
     assert calls == ["a", "b2", "c"]
+    calls.clear()  # nor an index whose keys do not split back into one per item
+    odd = LineFile(b"[\n", [item("a\nb", "1", calls)], b"\n]\n", b",\n")
+    odd_index = StreamedLines(odd, None, "env").write(tmp_path / "odd.json")
+    calls.clear()
+    StreamedLines(odd, (tmp_path / "odd.json", odd_index), "env").write(tmp_path / "odd2.json")
+    assert calls == ["a\nb"] and (tmp_path / "odd2.json").read_bytes() == b"[\n1\n]\n"
