@@ -234,7 +234,9 @@ def _fast_load(text: str) -> Any:
         return _SLOW
     try:
         return yaml_rs.loads(text)
-    except Exception:  # noqa: BLE001 - any refusal: PyYAML has the final word
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - any refusal, a Rust panic too: PyYAML has the final word
         return _SLOW
 
 

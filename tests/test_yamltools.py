@@ -131,6 +131,19 @@ def test_without_yaml_rs_pyyaml_reads_everything(monkeypatch):
     assert load_yaml("a: 2023-01-31\nb: [1, 2.5]\n", "x.md") == {"a": datetime.date(2023, 1, 31), "b": [1, 2.5]}
 
 
+def test_a_panic_in_yaml_rs_falls_back_to_pyyaml(monkeypatch):
+    """A Rust panic reaches Python as a BaseException (pyo3's PanicException):
+    it must not end the build with a traceback."""
+    class PanicException(BaseException):
+        pass
+
+    def panic(text):
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(yamltools.yaml_rs, "loads", panic)
+    assert load_yaml("a: 1\n", "x.md") == {"a": 1}
+
+
 def test_duplicate_keys_are_read_as_pyyaml_reads_them():
     # yaml-rs refuses them; PyYAML keeps the last, and so do we.
     assert load_yaml("a: 1\na: 2\n", "x.md") == {"a": 2}
