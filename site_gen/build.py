@@ -773,7 +773,7 @@ def search_entry(report: Report, archive: Archive):
         failing=bool(archive.checks.failure_count(report.key)), lang=report.lang, text=report.text)
 
 
-def _longest_first(jobs: list[Job]) -> list[Job]:
+def _archive_wide_first(jobs: list[Job]) -> list[Job]:
     """Archive-wide files (data files of every report, table pages of a
     year) before report pages: a worker that takes one of them last keeps
     the build waiting while the other workers have nothing left to do."""
@@ -815,7 +815,7 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
             try:
                 with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
                     size = max(1, min(32, len(jobs) // (4 * workers)))  # a few files of a small rebuild each
-                    batches = _chunks(_longest_first(jobs), size)
+                    batches = _chunks(_archive_wide_first(jobs), size)
                     for future in [pool.submit(_make_batch, batch, base) for batch in batches]:
                         collect(future.result())
             finally:
@@ -1092,9 +1092,8 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
     whole site is planned.
     """
     if edited is not None:
-        carried = {rel: record[0] for rel, record in state.outputs.items() if rel[:7] not in _NOT_PAGES}
-        if "search/index.html" in state.outputs:
-            carried["search/index.html"] = state.outputs["search/index.html"][0]
+        carried = {rel: record[0] for rel, record in state.outputs.items()
+                   if not rel.startswith(_NOT_PAGES) or rel == "search/index.html"}
         for report in edited:
             carried.pop(f"{report.url}index.html", None)
         out = archive.config.output_path
@@ -1192,8 +1191,8 @@ def _setting_digest(config: Config, env: str, templates: dict[str, str], dirs: l
     """Everything a build reads besides the sources: code and configuration
     (`env`), templates, static files and data files, by name, size and time."""
     agencies = config.root / config.agencies_file
-    data_files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (agencies,) if p.is_file()]
-    static = [(rel, p.stat().st_size, p.stat().st_mtime_ns) for rel, p in theme_files(dirs, "static").items()]
+    data_files = [(p.name, *_size_time(p)) for p in (agencies,) if p.is_file()]
+    static = [(rel, *_size_time(p)) for rel, p in theme_files(dirs, "static").items()]
     return _digest(env, templates, static, data_files)
 
 

@@ -139,16 +139,8 @@ def _r0_cells(key: str, spec: TableSpec) -> tuple[tuple[tuple[Path, str, str, st
     """(path, column type, row label, column label) of every value cell of a
     table layout, in order, and their paths: R0's walk, worked out once per
     format."""
-    cells = []
-    for slot in spec.slots():
-        for index, column in enumerate(slot.columns):
-            if slot.shape == "vector":
-                path = (key, *slot.path, index)
-            elif slot.shape == "record":
-                path = (key, *slot.path, column.key)
-            else:
-                path = (key, *slot.path)
-            cells.append((path, column.type, slot.labels[-1], column.label))
+    cells = [((key, *path), column.type, slot.labels[-1], column.label)
+             for slot in spec.slots() for column, path in slot.cells()]
     return tuple(cells), tuple(path for path, *_ in cells)
 
 

@@ -45,13 +45,8 @@ def flat_columns(table: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
         if spec is None:
             continue
         for slot in spec.slots():
-            if slot.shape == "vector":
-                cells = [(".".join([table, *slot.path, c.key]), (*slot.path, i)) for i, c in enumerate(slot.columns)]
-            elif slot.shape == "record":
-                cells = [(".".join([table, *slot.path, c.key]), (*slot.path, c.key)) for c in slot.columns]
-            else:
-                cells = [(".".join([table, *slot.path]), slot.path)]
-            for name, path in cells:
+            for column, path in slot.cells():
+                name = ".".join([table, *slot.path] if slot.shape == "scalar" else [table, *slot.path, column.key])
                 seen.setdefault(name, path)
     return tuple(seen.items())
 

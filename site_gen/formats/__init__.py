@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterator
+from typing import Any, Iterator
 
 import yaml
 
@@ -70,6 +70,15 @@ class Slot:
     labels: tuple[str, ...]
     columns: tuple[Column, ...]
     shape: str
+
+    def cells(self) -> list[tuple[Column, tuple[Any, ...]]]:
+        """(column, path below the table key) of each value of the row: a
+        vector's by index, a record's by column key, a scalar's at the row."""
+        if self.shape == "vector":
+            return [(column, (*self.path, index)) for index, column in enumerate(self.columns)]
+        if self.shape == "record":
+            return [(column, (*self.path, column.key)) for column in self.columns]
+        return [(column, self.path) for column in self.columns]
 
 
 @dataclass(frozen=True, eq=False)
