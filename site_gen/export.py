@@ -94,9 +94,11 @@ def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...
     return [*_meta(report), "true", *texts]
 
 
-def _line_key(*parts: str) -> str:
-    from .build import hash_strings
-    return hash_strings(parts)
+def _line_key(report: Report, *more: str) -> str:
+    """A LineFile item's key: the report's path and frontmatter (its
+    `meta_digest` covers both) and anything else its line shows. The file's
+    kind and table need no part: each file has its own index."""
+    return report.meta_digest + "".join(more)
 
 
 def table_csv(reports: Iterable[Report], table: str) -> Any:
@@ -105,7 +107,7 @@ def table_csv(reports: Iterable[Report], table: str) -> Any:
     from .build import LineFile
     rows = table_csv_rows([], table)
     header = "".join(_csv_lines([next(rows)]))
-    items = [(_line_key("csv", table, r.source_path, r.meta_digest),
+    items = [(_line_key(r),
               lambda r=r: "".join(_csv_lines(_row_of(r, table))).encode("utf-8")) for r in reports]
     return LineFile((BOM + header).encode("utf-8"), items)
 
@@ -123,7 +125,7 @@ def reports_json(archive: Any) -> Any:
                           sort_keys=True).encode("utf-8")
 
     reports = sorted(archive.reports, key=lambda r: r.key)
-    items = [(_line_key("json", r.source_path, r.meta_digest, archive.checks.digest(r.key)), lambda r=r: line(r))
+    items = [(_line_key(r, archive.checks.digest(r.key)), lambda r=r: line(r))
              for r in reports]
     return LineFile(b"[\n", items, b"\n]\n" if items else b"]\n", b",\n")
 
@@ -146,7 +148,7 @@ def year_csv(reports: list[Report], table: str) -> Any:
     """`tables/<table>/<year>/data.csv` as a LineFile."""
     from .build import LineFile
     header = "".join(_csv_lines([year_columns(table)]))
-    items = [(_line_key("year_csv", table, r.source_path, r.meta_digest),
+    items = [(_line_key(r),
               lambda r=r: "".join(_csv_lines(list(year_csv_rows([r], table))[1:])).encode("utf-8"))
              for r in reports]
     return LineFile((BOM + header).encode("utf-8"), items)
@@ -177,7 +179,7 @@ def year_json(reports: list[Report], table: str, year: int, t: Any) -> Any:
              for r in RATES[table]]
     head = json.dumps({"table": table, "year": year, "figures": figures, "rates": rates},
                       ensure_ascii=False, sort_keys=True)
-    items = [(_line_key("year_json", table, r.source_path, r.meta_digest), lambda r=r: _year_row(r, table))
+    items = [(_line_key(r), lambda r=r: _year_row(r, table))
              for r in reports]
     return LineFile((head[:-1] + ', "rows": [\n').encode("utf-8"), items,
                     (("\n" if items else "") + "]}\n").encode("utf-8"), b",\n")
