@@ -23,7 +23,6 @@ import pickle
 import sys
 import time
 from array import array
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -237,6 +236,7 @@ def read_sources(config: Config, state: BuildState, jobs: int,
     errors = ErrorList()
     args = [(str(p), str(root), str(pages_dir), config.trusted_html) for _, p, _ in todo]
     if len(todo) >= PARALLEL_THRESHOLD and jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor  # not imported by builds that need no pool
         with ProcessPoolExecutor(jobs) as pool:
             results = [r for batch in pool.map(_parse_batch, _chunks(args, 64)) for r in batch]
     else:
@@ -809,7 +809,9 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
     try:
         if len(jobs) >= RENDER_PARALLEL_THRESHOLD and workers > 1:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
             ctx = multiprocessing.get_context("fork")
+            maker.md.ready()
             outer = gc.get_freeze_count() > 0
             gc.freeze()  # workers inherit the archive; keep the collector from copying its pages
             try:

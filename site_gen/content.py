@@ -13,10 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import markdown
-from markdown.extensions.fenced_code import FencedCodeExtension
-from markdown.extensions.sane_lists import SaneListExtension
-from markdown.extensions.tables import TableExtension
 import nh3
 
 from .errors import SiteGenError
@@ -299,15 +295,28 @@ class MarkdownRenderer:
     """Python-Markdown with a fixed extension set, reused across documents."""
 
     def __init__(self, trusted_html: bool = False):
+        self.trusted_html = trusted_html
+        self._md: Any = None  # made at the first render: builds with nothing to render never import Markdown
+
+    def render(self, text: str) -> str:
+        md = self._md or self.ready()
+        html = md.reset().convert(text)
+        return html if self.trusted_html else sanitize_html(html)
+
+    def ready(self) -> Any:
+        """Make the Markdown instance now (before forking workers, which
+        would otherwise each import and set it up)."""
+        if self._md is not None:
+            return self._md
+        import markdown
+        from markdown.extensions.fenced_code import FencedCodeExtension
+        from markdown.extensions.sane_lists import SaneListExtension
+        from markdown.extensions.tables import TableExtension
         # Extension objects, not names: a name is looked up among the entry
         # points of every installed package (~80 ms, on every start).
         self._md = markdown.Markdown(extensions=[TableExtension(), SaneListExtension(), FencedCodeExtension()],
                                      output_format="html")
-        self.trusted_html = trusted_html
-
-    def render(self, text: str) -> str:
-        html = self._md.reset().convert(text)
-        return html if self.trusted_html else sanitize_html(html)
+        return self._md
 
 
 @dataclass(frozen=True)

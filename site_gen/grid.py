@@ -271,9 +271,9 @@ def to_traditional(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _label_fixes() -> dict[str, str]:
-    from importlib import resources
     import yaml
-    data = yaml.safe_load(resources.files("site_gen.formats").joinpath("zh-hant.yaml").read_text("utf-8"))
+    from .formats import DATA_DIR
+    data = yaml.load((DATA_DIR / "zh-hant.yaml").read_text("utf-8"), Loader=yaml.CSafeLoader)
     return data["phrases"]
 
 
