@@ -1228,8 +1228,7 @@ def _fingerprint(setting: str, scanned: list[tuple[str, str, os.stat_result]]) -
 
 def _listing_digest(listing: list[tuple[str, int, int]] | None) -> str:
     h = hashlib.sha256(b"output\0" if listing is not None else b"no output\0")
-    for rel, size, mtime in listing or ():
-        h.update(f"{rel}\0{size}\0{mtime}\n".encode())
+    h.update("".join([f"{rel}\0{size}\0{mtime}\n" for rel, size, mtime in listing or ()]).encode())
     return h.hexdigest()
 
 
