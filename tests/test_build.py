@@ -272,3 +272,41 @@ def test_line_files_stream_and_reuse_unchanged_items(tmp_path):
     calls.clear()
     StreamedLines(odd, (tmp_path / "odd.json", odd_index), "env").write(tmp_path / "odd2.json")
     assert calls == ["a\nb"] and (tmp_path / "odd2.json").read_bytes() == b"[\n1\n]\n"
+
+
+def test_paused_gc_restores_the_collector():
+    import gc
+    from site_gen.build import paused_gc
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that had it off keeps it off
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ZeroDivisionError):
+        with paused_gc():
+            1 / 0
+    assert gc.isenabled()
+
+
+def test_a_build_with_nothing_to_render_never_imports_markdown(seed_site):
+    """Markdown (and the Pygments its fenced-code extension imports) costs every
+    command ~50 ms to import: a no-op rebuild must not pay it."""
+    import subprocess
+    import sys
+    build(seed_site)
+    script = ("import sys; from pathlib import Path; from site_gen.build import build_site; "
+              f"r = build_site(Path({str(seed_site)!r})); "
+              "print(len(r.written), 'markdown' in sys.modules, 'concurrent.futures.process' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["0", "False", "False"]
+    source = next((seed_site / "content" / "2022").glob("*.md"))
+    source.write_text(source.read_text("utf-8") + "\n新增一句。\n", "utf-8")
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    written, markdown_loaded, _ = shown.stdout.split()
+    assert int(written) > 0 and markdown_loaded == "True"
