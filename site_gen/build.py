@@ -288,7 +288,7 @@ class Archive:
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)  # the archive never changes once made
 
     def years(self) -> list[int]:
-        return sorted({r.year for r in self.reports}, reverse=True)
+        return list(self.by_year())  # newest first
 
     def by_year(self) -> dict[int, list[Report]]:
         found = self._memo.get("by_year")

@@ -67,3 +67,95 @@ def test_read_source_digest_and_meta(tmp_path):
     path.write_text("---\nagency: 甲\nyear: 2022\n---\n正文\n", encoding="utf-8")
     src = read_source(path, tmp_path)
     assert src.rel == "a.md" and src.meta == {"agency": "甲", "year": 2022} and len(src.digest) == 64
+
+
+# --- Markdown's inline pass skips text without markup (content.skip_plain_text) ---------
+
+def _stock_markdown():
+    import markdown
+    from markdown.extensions.fenced_code import FencedCodeExtension
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
+    return markdown.Markdown(extensions=[TableExtension(), SaneListExtension(), FencedCodeExtension()],
+                             output_format="html")
+
+
+def _markdown_bodies() -> list[str]:
+    from tests.helpers import REPO
+    from site_gen.content import check_markdown_limits, split_frontmatter
+    bodies = []
+    for path in sorted([*(REPO / "content").rglob("*.md"), *(REPO / "tests" / "fixtures").rglob("*.md")]):
+        text = path.read_text("utf-8", errors="replace")
+        try:
+            body = split_frontmatter(text, path.name)[1]
+        except SiteGenError:
+            body = text
+        try:  # what site-gen hands to Markdown (hostile fixtures are refused first)
+            check_markdown_limits(body, path.name, 1)
+        except SiteGenError:
+            continue
+        bodies.append(body)
+    return bodies
+
+
+INLINE_TRICKY = [
+    "纯中文段落，没有任何标记。\n\n第二段。", "行尾两个空格  \n换行", "行尾一个空格 \n不换行", "a\tb  \n",
+    "`代码`", "``双`反引号``", "\\*不是强调\\*", "\\\\", "[链接](https://example.org)", "![图](a.png)",
+    "[引用][1]\n\n[1]: https://example.org", "<https://example.org>", "<user@example.org>", "<b>粗</b>",
+    "&amp; &#20013; &#x4e2d; &nope", "*强调* **加粗** ***两者***", "_强调_ __加粗__", "a_b_c", "2*3*4",
+    "# 标题\n\n正文", "- 一\n- 二\n\n1. 甲\n2. 乙", "| 表 | 头 |\n|---|---|\n| 1 | *2* |",
+    "```\n`原样` *不变*\n```", "> 引用 *强调*\n> 第二行", "    缩进代码 <b>", "<div>\n块 *不处理*\n</div>",
+    "第一行\n第二行\n\n第三段  ", "（一）主动公开情况\n本机关共公开信息 1,234 条。",
+]
+
+
+@pytest.fixture(scope="module")
+def both_markdowns():
+    from site_gen.content import skip_plain_text
+    fast = _stock_markdown()
+    assert skip_plain_text(fast), "the shortcut no longer fits this Markdown version: check the inline patterns"
+    return _stock_markdown(), fast
+
+
+def test_inline_shortcut_changes_no_output_on_real_and_tricky_texts(both_markdowns):
+    stock, fast = both_markdowns
+    texts = _markdown_bodies() + INLINE_TRICKY
+    assert len(texts) > len(INLINE_TRICKY) + 10
+    for text in texts:
+        assert fast.reset().convert(text) == stock.reset().convert(text), text[:200]
+
+
+def test_inline_shortcut_changes_no_output_on_the_benchmark_prose(both_markdowns, tmp_path):
+    import sys
+    from tests.helpers import REPO
+    from site_gen.content import split_frontmatter
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    stock, fast = both_markdowns
+    for path in generate(tmp_path, 24):
+        body = split_frontmatter(path.read_text("utf-8"), path.name)[1]
+        assert fast.reset().convert(body) == stock.reset().convert(body)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_inline_shortcut_changes_no_output_on_token_soup(both_markdowns, seed):
+    from hypothesis import given, settings, strategies as st
+    tokens = st.sampled_from(["中文", "报告", "a", "1", " ", "  ", "\n", "\n\n", "  \n", "`", "``", "\\", "[", "]",
+                              "(", ")", "<", ">", "&", ";", "#", "*", "**", "_", "__", "!", "-", "|", ":", ".",
+                              "https://x.org", "@", "amp", "b", "/", "    ", "> ", "1. ", "- ", "```", "<b>", "</b>"])
+    stock, fast = both_markdowns
+
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @given(st.lists(tokens, max_size=40).map("".join))
+    def same(text):
+        assert fast.reset().convert(text) == stock.reset().convert(text)
+
+    same()
+
+
+def test_a_renderer_takes_the_shortcut():
+    md = MarkdownRenderer().ready()
+    assert md.treeprocessors["inline"].__dict__.get("_InlineProcessor__handleInline") is not None
