@@ -852,9 +852,9 @@ def _shard_of(rel: str) -> int:
 @contextlib.contextmanager
 def paused_gc():
     """Keep the cyclic collector off while a block makes many long-lived
-    objects that hold no cycles (unpickling the cache): each full collection
-    would walk all of them again, and at 10,000 reports the collections took
-    more than half of loading the cache."""
+    objects that hold no cycles (unpickling the cache, merging the search
+    index): each full collection would walk all of them again, and at 10,000
+    reports the collections took more than half of loading the cache."""
     was = gc.isenabled()
     gc.disable()
     try:
