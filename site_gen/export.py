@@ -96,9 +96,10 @@ def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...
 
 def _line_key(report: Report, *more: str) -> str:
     """A LineFile item's key: the report's path and frontmatter (its
-    `meta_digest` covers both) and anything else its line shows. The file's
-    kind and table need no part: each file has its own index."""
-    return report.meta_digest + "".join(more)
+    `meta_digest` covers both; 128 bits of it, as the build's other digests)
+    and anything else its line shows. The file's kind and table need no
+    part: each file has its own index, and the cache keeps every key."""
+    return report.meta_digest[:32] + "".join(more)
 
 
 def table_csv(reports: Iterable[Report], table: str) -> Any:
