@@ -334,8 +334,10 @@ def _check_known_keys(data: dict, allowed: list[str], keys: list, problems: _Pro
             problems.add(keys + [key], f"unknown {what} `{key}`", hint, at_key=True)
 
 
+@lru_cache(maxsize=None)
 def _slot_children(spec: TableSpec) -> dict[tuple[str, ...], list[str]]:
-    """For every mapping level of a table, the keys allowed below it."""
+    """For every mapping level of a table, the keys allowed below it (once
+    per spec; read-only)."""
     children: dict[tuple[str, ...], list[str]] = {}
     for slot in spec.slots():
         for depth in range(len(slot.path)):
@@ -356,6 +358,8 @@ def _validate_slot(value: Any, slot: Slot, keys: list, problems: _Problems) -> N
         if len(value) != len(slot.columns):
             problems.add(keys, f"row {label} has {len(value)} values; the format has {len(slot.columns)} columns",
                          "columns: " + " · ".join(c.label for c in slot.columns))
+            return
+        if all(item.__class__ is int for item in value):  # nearly every row: whole numbers, nothing to say
             return
         for index, item in enumerate(value):
             _check_number(item, keys + [index], problems)

@@ -104,8 +104,12 @@ class TableSpec:
     column_groups: tuple[tuple[str, str], ...] = ()
     width: int = 0
 
-    def slots(self) -> Iterator[Slot]:
-        """Every row of values in the order the official table prints them."""
+    def slots(self) -> tuple[Slot, ...]:
+        """Every row of values in the order the official table prints them
+        (laid out once per spec: validation walks them for every report)."""
+        return _slots_of(self)
+
+    def _walk_slots(self) -> Iterator[Slot]:
         if self.layout == "matrix":
             for path, labels, _ in _walk_rows(self.rows, (), ()):
                 yield Slot(path, labels, self.columns, "vector")
@@ -147,6 +151,11 @@ class Format:
 
     def table(self, key: str) -> TableSpec | None:
         return self.tables.get(key)
+
+
+@lru_cache(maxsize=None)
+def _slots_of(spec: TableSpec) -> tuple[Slot, ...]:
+    return tuple(spec._walk_slots())
 
 
 def _walk_rows(rows, path, labels):
