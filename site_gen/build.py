@@ -198,7 +198,7 @@ def _parse_light(path: Path, root: Path, pages_dir: Path, trusted_html: bool
         return [exc]
     except BuildFailed as exc:
         return exc.errors
-    results = check_report(report)
+    results = check_report(report, light_passes=True)  # packed below: passes are kept by rule and scope
     lines: dict[tuple, int] = {}
     located_failures([report], {report.key: results}, None, lines)
     return replace(report.packed(), meta_text=""), pack_checks(report, results), lines

@@ -109,25 +109,38 @@ def short_label(label: str) -> str:
 
 
 def _equation(rule: str, scope: str, left: Sequence[tuple[str, Path]], right: Sequence[tuple[str, Path]],
-              tables: dict[Path, Any]) -> CheckResult:
+              tables: dict[Path, Any], light: bool = False) -> CheckResult:
     """Compare sum(left) with sum(right) of flattened `tables`; a null (or a
-    missing cell) anywhere makes it not assessable."""
+    missing cell) anywhere makes it not assessable. With `light`, a passing
+    equation gives the result the build cache keeps of it (`light_pass`)."""
     lvals = [tables.get(p) for _, p in left]
     rvals = [tables.get(p) for _, p in right]
     values = lvals + rvals
-    cells = tuple(p for _, p in left + right)
     if set(map(type, values)) == {int}:  # nearly every equation: integers only
         ok = sum(lvals) == sum(rvals)
+        if ok and light:
+            return light_pass(rule, scope)
     elif any(v is None for v in values):
         nulls = [label for (label, _), v in zip(left + right, values) if v is None]
-        return CheckResult(rule, NA, scope, cells, left[0][1], note=f"无法核验（空白单元格：{'、'.join(nulls)}）")
+        return CheckResult(rule, NA, scope, _cells(left, right), left[0][1],
+                           note=f"无法核验（空白单元格：{'、'.join(nulls)}）")
     elif any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
-        return CheckResult(rule, NA, scope, cells, left[0][1], note="无法核验（非数值）")
+        return CheckResult(rule, NA, scope, _cells(left, right), left[0][1], note="无法核验（非数值）")
     else:
         ok = _sum(lvals) == _sum(rvals)
-    return CheckResult(rule, PASS if ok else FAIL, scope, cells, left[0][1],
+    return CheckResult(rule, PASS if ok else FAIL, scope, _cells(left, right), left[0][1],
                        tuple(zip([label for label, _ in left], lvals)),
                        tuple(zip([label for label, _ in right], rvals)))
+
+
+def _cells(left: Sequence[tuple[str, Path]], right: Sequence[tuple[str, Path]]) -> tuple[Path, ...]:
+    return tuple(p for _, p in left + right)
+
+
+def light_pass(rule: str, scope: str) -> CheckResult:
+    """A passed result as the build cache keeps it: rule and scope, without
+    the terms or cells (see `pack_checks`)."""
+    return CheckResult(rule, PASS, scope, (), (), note="通过")
 
 
 def _r0_scope(key: str, spec: TableSpec) -> str:
@@ -226,21 +239,26 @@ def _review_equations(spec: TableSpec) -> tuple[Equation, ...]:
     return tuple(found)
 
 
-def _evaluate(equations: tuple[Equation, ...], flat: dict[Path, Any]) -> list[CheckResult]:
-    return [_equation(rule, scope, left, right, flat) for rule, scope, left, right in equations]
+def _evaluate(equations: tuple[Equation, ...], flat: dict[Path, Any], light: bool) -> list[CheckResult]:
+    return [_equation(rule, scope, left, right, flat, light) for rule, scope, left, right in equations]
 
 
-def check_report(report: Report) -> list[CheckResult]:
-    """Every single-report rule on one report, in rule order."""
+def check_report(report: Report, *, light_passes: bool = False) -> list[CheckResult]:
+    """Every single-report rule on one report, in rule order.
+
+    With `light_passes`, passed equations come as `light_pass` results, all
+    the build cache keeps of them (`pack_checks`): a build reading an archive
+    packs every report's results at once, and nearly all of them pass.
+    """
     fmt = report.format_spec()
     if fmt is None or not report.tables:
         return []
     flat = flatten(report.tables)
     results = _r0(report, fmt, flat)
     if "requests" in fmt.tables and "requests" in report.tables:
-        results += _evaluate(_requests_equations(fmt.tables["requests"]), flat)
+        results += _evaluate(_requests_equations(fmt.tables["requests"]), flat, light_passes)
     if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
-        results += _evaluate(_review_equations(fmt.tables["review_litigation"]), flat)
+        results += _evaluate(_review_equations(fmt.tables["review_litigation"]), flat, light_passes)
     return results
 
 
@@ -286,7 +304,7 @@ def unpack_checks(report: Report, packed: PackedChecks | list[CheckResult]) -> l
         return packed
     statuses, issues, _ = packed
     others = iter(issues)
-    return [CheckResult(rule, PASS, scope, (), (), note="通过") if status == "p" else next(others)
+    return [light_pass(rule, scope) if status == "p" else next(others)
             for (rule, scope), status in zip(check_plan(report), statuses)]
 
 
@@ -470,7 +488,7 @@ def check_archive(reports: Iterable[Report],
     used = {}
     for report in reports:
         if report.key not in known:
-            known[report.key] = pack_checks(report, check_report(report))
+            known[report.key] = pack_checks(report, check_report(report, light_passes=True))
         previous = by_agency.get((report.agency, report.year - 1))
         if previous is not None:
             pair = (report.meta_digest, previous.meta_digest)

@@ -163,3 +163,29 @@ def test_packed_results_keep_what_pages_show(tmp_path):
     assert [(r.rule, r.status, r.scope) for r in restored] == [(r.rule, r.status, r.scope) for r in results]
     assert [r.message for r in restored if r.status != PASS] == [r.message for r in results if r.status != PASS]
     assert summarize(restored) == summarize(results)
+
+
+def test_light_passes_pack_exactly_as_full_results(tmp_path):
+    """A build packs each report's results as it reads it, from `light_passes`
+    results; the packed form (and what unpacking gives a page) must be the one
+    the full results give, passing, failing and not assessable alike."""
+    import sys
+    from site_gen.checks import pack_checks, unpack_checks
+    from tests.helpers import REPO
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    reports = [report_from_source(read_source(p, tmp_path), None) for p in generate(tmp_path, 60)]
+    reports.append(make_report(tmp_path, "blank.md", **{"[0, 0, 0, 0, 0, 0, 0]": "[null, 0, 0, 0, 0, 0, 0]"}))
+    reports.append(make_report(tmp_path, "text.md", **{"[0, 0, 0, 0, 0, 0, 0]": "[0, 1.5, 0, 0, 0, 0, 0]"}))
+    statuses = set()
+    for report in reports:
+        full, light = check_report(report), check_report(report, light_passes=True)
+        assert [(r.rule, r.scope, r.status) for r in light] == [(r.rule, r.scope, r.status) for r in full]
+        assert [r for r in light if r.status != PASS] == [r for r in full if r.status != PASS]
+        assert pack_checks(report, light) == pack_checks(report, full)
+        assert unpack_checks(report, pack_checks(report, light)) == unpack_checks(report, pack_checks(report, full))
+        statuses |= {r.status for r in full}
+    assert statuses == {PASS, FAIL, NA}
