@@ -74,12 +74,9 @@ def _csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
         buffer.truncate()
 
 
-def table_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]:
-    """The header and one row per report of `data/<table>.csv`."""
-    cols = flat_columns(table)
-    yield [*META_COLUMNS, f"{table}.present", *(name for name, _ in cols)]
-    for report in reports:
-        yield _table_row(report, table, cols)
+def table_columns(table: str) -> list[str]:
+    """The header of `data/<table>.csv`."""
+    return [*META_COLUMNS, f"{table}.present", *(name for name, _ in flat_columns(table))]
 
 
 def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[str]:
@@ -106,15 +103,11 @@ def table_csv(reports: Iterable[Report], table: str) -> Any:
     """`data/<table>.csv`: the header and one line per report (a LineFile:
     a rebuild re-encodes only the reports that changed)."""
     from .build import LineFile
-    rows = table_csv_rows([], table)
-    header = "".join(_csv_lines([next(rows)]))
+    header = "".join(_csv_lines([table_columns(table)]))
+    cols = flat_columns(table)
     items = [(_line_key(r),
-              lambda r=r: "".join(_csv_lines(_row_of(r, table))).encode("utf-8")) for r in reports]
+              lambda r=r: "".join(_csv_lines([_table_row(r, table, cols)])).encode("utf-8")) for r in reports]
     return LineFile((BOM + header).encode("utf-8"), items)
-
-
-def _row_of(report: Report, table: str) -> list[list[str]]:
-    return [_table_row(report, table, flat_columns(table))]
 
 
 def reports_json(archive: Any) -> Any:
@@ -137,12 +130,10 @@ def year_columns(table: str) -> list[str]:
     return [*META_COLUMNS, *(f.id for f in FIGURES[table]), *(r.id for r in RATES[table])]
 
 
-def year_csv_rows(reports: Iterable[Report], table: str) -> Iterator[list[str]]:
-    yield year_columns(table)
-    for report in reports:
-        item = report_figures(report, table)
-        yield [*_meta(report), *(v.text for v in item.values.values()),
-               *(format(round(r.value, 6), "f") if r.value is not None else "" for r in item.rates.values())]
+def _year_csv_row(report: Report, table: str) -> list[str]:
+    item = report_figures(report, table)
+    return [*_meta(report), *(v.text for v in item.values.values()),
+            *(format(round(r.value, 6), "f") if r.value is not None else "" for r in item.rates.values())]
 
 
 def year_csv(reports: list[Report], table: str) -> Any:
@@ -150,7 +141,7 @@ def year_csv(reports: list[Report], table: str) -> Any:
     from .build import LineFile
     header = "".join(_csv_lines([year_columns(table)]))
     items = [(_line_key(r),
-              lambda r=r: "".join(_csv_lines(list(year_csv_rows([r], table))[1:])).encode("utf-8"))
+              lambda r=r: "".join(_csv_lines([_year_csv_row(r, table)])).encode("utf-8"))
              for r in reports]
     return LineFile((BOM + header).encode("utf-8"), items)
 

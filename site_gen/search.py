@@ -305,8 +305,10 @@ def _code_term(code: int) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _shared_coded(folded: str) -> tuple[frozenset[int], frozenset[str]]:
-    codes, words = _coded(folded)
+def _shared_coded(shared: str) -> tuple[frozenset[int], frozenset[str]]:
+    """The terms of a text many documents end with, as `_coded` gives them
+    (keyed by the text as given: folding it is part of the work saved)."""
+    codes, words = _coded(fold(shared))
     return frozenset(codes), frozenset(words)
 
 
@@ -320,7 +322,7 @@ def _coded_terms(title: str, agency: str, text: str, shared: str = "") -> tuple[
     """
     if shared and text.endswith("\n" + shared):
         codes, words = _coded(fold("\n".join((title, agency, text[:-len(shared) - 1]))))
-        shared_codes, shared_words = _shared_coded(fold(shared))
+        shared_codes, shared_words = _shared_coded(shared)
         codes |= shared_codes
         words |= shared_words
     else:
