@@ -748,7 +748,7 @@ def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
         if isinstance(data, StreamedLines):
             extra = ("lines", job.path, data.write(Path(target_root) / job.path))
         else:
-            write_file(Path(target_root) / job.path, data)
+            write_file(f"{target_root}/{job.path}", data)
         if isinstance(extra, Report):
             extra = _indexed(extra, _MAKER.archive) if _MAKER.archive.config.search else None
         out.append((job.path, extra))

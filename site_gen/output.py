@@ -148,6 +148,16 @@ def _prune_empty_dirs(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def write_file(path: Path | str, data: bytes) -> None:
+    """Write `data` to a new or existing file, making its folder if missing.
+
+    The folder is made only when opening fails: most files go into a folder
+    that exists already (a report's page and its JSON, a year's pages), and
+    asking for it first costs a failed mkdir and a stat per file."""
+    try:
+        handle = open(path, "wb")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle = open(path, "wb")
+    with handle:
+        handle.write(data)
