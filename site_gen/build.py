@@ -993,6 +993,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
             return done
     if clean:
         state = BuildState(key=state_key(config))
+        from .search import forget_index
+        forget_index(config.cache_path / "search")
     elif in_memory:
         state = _MEMORY_STATES.get(config.cache_path) or BuildState(key=state_key(config))
     else:

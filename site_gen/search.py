@@ -968,6 +968,12 @@ def _drop_state(cache: Path) -> None:
     (cache / STATE_FILE).unlink(missing_ok=True)
 
 
+def forget_index(cache: Path) -> None:
+    """Make the next `sync_index` with this cache rebuild the index from its
+    entries (a clean build trusts nothing it kept)."""
+    _drop_state(Path(cache))
+
+
 def _postings_path(cache: Path, shard: int, shards: int) -> Path:
     return cache / POSTINGS_DIR / f"{shard_name(shard, shards)}.pickle"
 

@@ -350,3 +350,15 @@ def test_text_only_edits_in_the_dev_server_state(site, tmp_path, full_plans):
                                                                                 "2022/b/index.html"]
     assert "预览中的修改" in (out / "2022" / "a" / "index.html").read_text(encoding="utf-8")
     assert bytes_of(out) == clean_copy(site, tmp_path)
+
+
+def test_clean_rebuilds_the_search_index_it_kept(site):
+    build(site)
+    kept = site / ".site-gen-cache" / "search-out"
+    docs = sorted((kept / "d").rglob("*.js"))
+    good = docs[0].read_bytes()
+    docs[0].write_bytes(good.replace("人民政府".encode(), "人民政腐".encode()))
+    assert build(site).written == []  # an ordinary rebuild trusts its cache
+    build(site, clean=True)
+    published = site / "output" / "search" / docs[0].relative_to(kept)
+    assert published.read_bytes() == good and docs[0].read_bytes() == good
