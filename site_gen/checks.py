@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from .errors import SiteGenError
-from .formats import Format, TableSpec
+from .formats import Format, TableSpec, all_formats
 from .model import Report, value_at
 
 PASS, FAIL, NA = "pass", "fail", "na"
@@ -78,17 +78,18 @@ def flatten(tables: dict) -> dict[Path, Any]:
     """Every value of a report's tables by its path, e.g. ("requests", "granted", 6)."""
     flat: dict[Path, Any] = {}
 
-    def walk(node: Any, path: Path) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
+    def walk(node: dict | list, path: Path) -> None:
+        # Leaves are stored here, not in a call of their own: most values are.
+        for key, value in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(value, (dict, list)):
                 walk(value, path + (key,))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, path + (index,))
-        else:
-            flat[path] = node
+            else:
+                flat[path + (key,)] = value
 
-    walk(tables, ())
+    if isinstance(tables, (dict, list)):
+        walk(tables, ())
+    else:
+        flat[()] = tables
     return flat
 
 
@@ -137,9 +138,11 @@ def _cells(left: Sequence[tuple[str, Path]], right: Sequence[tuple[str, Path]]) 
     return tuple(p for _, p in left + right)
 
 
+@lru_cache(maxsize=4096)
 def light_pass(rule: str, scope: str) -> CheckResult:
     """A passed result as the build cache keeps it: rule and scope, without
-    the terms or cells (see `pack_checks`)."""
+    the terms or cells (see `pack_checks`). One object per rule and scope
+    (results are immutable): pages unpack forty of them per report."""
     return CheckResult(rule, PASS, scope, (), (), note="通过")
 
 
@@ -251,13 +254,14 @@ def check_report(report: Report, *, light_passes: bool = False) -> list[CheckRes
     packs every report's results at once, and nearly all of them pass.
     """
     fmt = report.format_spec()
-    if fmt is None or not report.tables:
+    tables = report.tables
+    if fmt is None or not tables:
         return []
-    flat = flatten(report.tables)
+    flat = flatten(tables)
     results = _r0(report, fmt, flat)
-    if "requests" in fmt.tables and "requests" in report.tables:
+    if "requests" in fmt.tables and "requests" in tables:
         results += _evaluate(_requests_equations(fmt.tables["requests"]), flat, light_passes)
-    if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
+    if "review_litigation" in fmt.tables and "review_litigation" in tables:
         results += _evaluate(_review_equations(fmt.tables["review_litigation"]), flat, light_passes)
     return results
 
@@ -265,14 +269,22 @@ def check_report(report: Report, *, light_passes: bool = False) -> list[CheckRes
 def check_plan(report: Report) -> list[tuple[str, str]]:
     """(rule, scope) of every result `check_report` gives, in its order."""
     fmt = report.format_spec()
-    if fmt is None or not report.tables:
+    tables = report.tables
+    if fmt is None or not tables:
         return []
-    plan = [("R0", _r0_scope(key, spec)) for key, spec in fmt.tables.items() if key in report.tables]
-    if "requests" in fmt.tables and "requests" in report.tables:
+    return list(_plan_of(fmt.id, tuple(key for key in fmt.tables if key in tables)))
+
+
+@lru_cache(maxsize=256)
+def _plan_of(format_id: str, present: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """`check_plan` of a report of a shipped format with the tables `present`."""
+    fmt = all_formats()[format_id]
+    plan = [("R0", _r0_scope(key, fmt.tables[key])) for key in present]
+    if "requests" in present:
         plan += [(rule, scope) for rule, scope, _, _ in _requests_equations(fmt.tables["requests"])]
-    if "review_litigation" in fmt.tables and "review_litigation" in report.tables:
+    if "review_litigation" in present:
         plan += [(rule, scope) for rule, scope, _, _ in _review_equations(fmt.tables["review_litigation"])]
-    return plan
+    return tuple(plan)
 
 
 PackedChecks = tuple[str, tuple[CheckResult, ...], str]
@@ -448,12 +460,13 @@ def check_continuity(current: Report, previous: Report) -> list[CheckResult]:
     """R5: this year's 上年结转 equals last year's 结转下年度继续办理, per column."""
     fmt = current.format_spec()
     prev_fmt = previous.format_spec()
-    if not fmt or not prev_fmt or "requests" not in current.tables or "requests" not in previous.tables:
+    current_tables, previous_tables = current.tables, previous.tables
+    if not fmt or not prev_fmt or "requests" not in current_tables or "requests" not in previous_tables:
         return []
     results = []
     for index, column in enumerate(fmt.tables["requests"].columns):
-        this = value_at(current.tables, ("requests", "carried_over", index))
-        last = value_at(previous.tables, ("requests", "carried_forward", index))
+        this = value_at(current_tables, ("requests", "carried_over", index))
+        last = value_at(previous_tables, ("requests", "carried_forward", index))
         scope = f"三、{column.label}"
         path = ("requests", "carried_over", index)
         this_text = f"{current.year}年 上年结转 {_num(this) if this is not None else '空白'}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from site_gen.checks import FAIL, NA, PASS, check_archive, check_continuity, check_report, summarize
+from site_gen.checks import FAIL, NA, PASS, check_archive, check_continuity, check_report, flatten, summarize
 from site_gen.content import read_source
 from site_gen.model import report_from_source
 from tests.helpers import SEED_SOURCE, build, soup
@@ -189,3 +189,26 @@ def test_light_passes_pack_exactly_as_full_results(tmp_path):
         assert unpack_checks(report, pack_checks(report, light)) == unpack_checks(report, pack_checks(report, full))
         statuses |= {r.status for r in full}
     assert statuses == {PASS, FAIL, NA}
+
+
+def test_flatten_gives_every_value_by_its_path_in_document_order(tmp_path):
+    tables = make_report(tmp_path).tables
+    expected = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, path + (index,))
+        else:
+            expected[path] = node
+
+    walk(tables, ())
+    flat = flatten(tables)
+    assert list(flat.items()) == list(expected.items())
+    assert len(flat) > 100
+    assert flatten({"t": {"a": [], "b": {}, "c": [1, None, {"d": 2.5}]}}) == {
+        ("t", "c", 0): 1, ("t", "c", 1): None, ("t", "c", 2, "d"): 2.5}
+    assert flatten(7) == {(): 7}
