@@ -23,8 +23,7 @@ from typing import Any, Iterable, Iterator
 from .figures import FIGURES, RATES, TABLES, report_figures
 from .formats import all_formats
 from .grid import format_number
-from .checks import flatten
-from .model import Report
+from .model import Report, value_at
 
 BOM = "\ufeff"
 META_COLUMNS = ("agency", "year", "slug", "url", "title", "published", "level", "kind", "region",
@@ -79,14 +78,31 @@ def table_columns(table: str) -> list[str]:
     return [*META_COLUMNS, f"{table}.present", *(name for name, _ in flat_columns(table))]
 
 
+@lru_cache(maxsize=16)
+def _row_plan(cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> tuple[list[tuple[Any, ...]], list[tuple[int, Any]]]:
+    """The rows the columns of a table CSV read (paths without their last
+    key), and per column its row's index and last key: a row's list is
+    looked up once for all its columns."""
+    rows: dict[tuple[Any, ...], int] = {}
+    items = [(rows.setdefault(path[:-1], len(rows)), path[-1]) for _, path in cols]
+    return list(rows), items
+
+
 def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[str]:
     data = report.tables.get(table)
     if data is None:
         return [*_meta(report), "false", *("" for _ in cols)]
-    flat = flatten(data)
+    row_paths, items = _row_plan(cols)
+    rows = [value_at(data, path) for path in row_paths]
     texts = []
-    for _, path in cols:
-        value = flat.get(path)
+    for index, last in items:
+        node = rows[index]
+        if node.__class__ is list and last.__class__ is int:
+            value = node[last] if 0 <= last < len(node) else None
+        elif node.__class__ is dict:
+            value = node.get(last)
+        else:
+            value = value_at(node, (last,))
         texts.append(str(value) if value.__class__ is int else _figure_text(value))
     return [*_meta(report), "true", *texts]
 
