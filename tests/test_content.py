@@ -44,6 +44,21 @@ def test_sanitizer_drops_scripts_and_js_links():
     assert sanitize_html('<a href="data:text/html,x">x</a>') == "<a rel=\"noopener noreferrer\">x</a>"
 
 
+def test_reused_sanitizer_cleans_exactly_as_nh3_clean():
+    import nh3
+
+    from site_gen.content import _SANITIZER_OPTIONS
+    hostile = [
+        '<script>alert(1)</script><p onclick="x">t</p>', '<a href="javascript:alert(1)">x</a>',
+        '<img src=x onerror=alert(1)>', '<a href="https://e.org/" target="_blank" rel="opener">e</a>',
+        '<table><tr><td colspan="2" onmouseover="x">1</td></tr></table>', '<svg><use href="#x"/></svg>',
+        '<iframe src="https://e.org"></iframe><style>p{}</style>', '<abbr title="t" style="color:red">A</abbr>',
+        '&lt;script&gt; &amp;amp; <b>粗</b><i>斜</i>', '<ol start="3" type="a"><li>一</li></ol>', "<p>unclosed <em>x",
+    ]
+    for text in hostile + [MarkdownRenderer().ready().reset().convert(h) for h in hostile]:
+        assert sanitize_html(text) == nh3.clean(text, **_SANITIZER_OPTIONS)
+
+
 def test_editor_files_are_not_sources(tmp_path):
     for name in ("a.md", ".a.md.swp", "a.md~", "#a.md#", ".hidden.md", "b.txt"):
         (tmp_path / name).write_text("x")
