@@ -201,3 +201,48 @@ def test_nesting_bound_is_an_upper_bound(value, flow, indent):
     MAX_DEPTH never holds a value nested deeper than MAX_DEPTH."""
     text = yaml.safe_dump({"v": value}, default_flow_style=flow, indent=indent + 1)
     assert value_depth(yamltools._pyyaml_load(text)) <= 2 * yamltools.nesting_bound(text)
+
+
+LINES = ["a: 1", "ab_c: 0", "no: 1", "On: 1", "inf: 2", "infinity: 1", "nan:", "x: 012", "x: 0.5", "x: 12.30",
+         "x: 1e5", "x: -1", "x: 1_0", "x: [1, 2, 3]", "x: [1,2]", "x: [0, 05]", "x: []", "x: {a: 1, b: 2}",
+         "x: {no: 1}", "x: {a: 1, on: 2}", "x: {}", "x: 2023-01-31", "x: '2023-01-31'", "x:", "  x: [7, 8]",
+         "    y: {a: 0.5}", "- 1", "x: [1, 2", "x: 1 # c", "x: 1:20", "x: .5", "---", "...", "%YAML 1.1",
+         "x: &a 1", "x: yes", "x: 中文", "x: 1\t", "X: 1", "x1: 1", "x: {a: 1}, b"]
+
+
+def assert_same_verdict_without_plain_lines(text: str) -> None:
+    """The rules read a text without its plain lines (_risky_lines) and must
+    reach the verdict they reach on the whole text; the date counts too."""
+    risky = yamltools._risky_lines(text)
+    assert yamltools._fast_path_safe(risky) == yamltools._fast_path_safe(text), (text, risky)
+    for rule in (yamltools._DATE_LIKE, yamltools._PLAIN_DATE):
+        assert len(rule.findall(risky)) == len(rule.findall(text)), text
+
+
+def test_plain_lines_hold_nothing_the_fast_path_rules_look_for():
+    for first in LINES:
+        assert_same_verdict_without_plain_lines(first)
+        for second in LINES:
+            assert_same_verdict_without_plain_lines(f"{first}\n{second}\n")
+    assert yamltools._risky_lines("x: 012\nno: 1\nx: {on: 1}\nx: 1e5\n") == "x: 012\nno: 1\nx: {on: 1}\nx: 1e5\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LINES), min_size=1, max_size=10), st.booleans())
+def test_texts_without_plain_lines_read_as_pyyaml_reads_them(lines, last_newline):
+    text = "\n".join(lines) + ("\n" if last_newline else "")
+    assert_same_verdict_without_plain_lines(text)
+    assert_like_pyyaml(text)
+
+
+def test_plain_lines_are_most_of_a_report_table():
+    bench = "tables:\n  requests:\n    granted: [5, 1, 8, 0, 2, 0, 16]\n    withheld:\n" \
+            "      state_secret: [5, 1, 5, 2, 5, 5, 23]\n  review_litigation:\n" \
+            "    admin_review: {upheld: 0, corrected: 2, other: 0, pending: 0, total: 2}\n"
+    assert yamltools._risky_lines(bench) == ""
+    bundled = sorted((ROOT / "content").glob("2*/*.md"))  # reports, not plain pages
+    assert bundled
+    for path in bundled:
+        text = path.read_text(encoding="utf-8").split("---\n")[1]
+        assert len(yamltools._risky_lines(text)) < len(text) / 2, path
+        assert_like_pyyaml(text)
