@@ -310,3 +310,22 @@ def test_a_build_with_nothing_to_render_never_imports_markdown(seed_site):
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     written, markdown_loaded, _ = shown.stdout.split()
     assert int(written) > 0 and markdown_loaded == "True"
+
+
+def test_cache_files_are_linked_into_new_folders(tmp_path):
+    import os
+
+    from site_gen.build import _link_or_copy
+    source = tmp_path / "cache" / "d" / "0" / "1.js"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(b"doc")
+    target = tmp_path / "out" / "search" / "d" / "0" / "1.js"
+    _link_or_copy(source, target)
+    assert target.read_bytes() == b"doc" and os.path.samefile(source, target)
+    other = tmp_path / "out" / "search" / "d" / "0" / "2.js"
+    other.write_bytes(b"stale")
+    _link_or_copy(source, other)  # a file already there is replaced by a copy
+    assert other.read_bytes() == b"doc"
+    with pytest.raises(FileNotFoundError):
+        _link_or_copy(tmp_path / "cache" / "missing.js", tmp_path / "out" / "elsewhere" / "x.js")
+    assert not (tmp_path / "out" / "elsewhere").exists()
