@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 from .figures import FIGURES, RATES, TABLES, report_figures
 from .formats import all_formats
 from .grid import format_number
-from .model import Report, value_at
+from .model import Report, value_at, value_at_key
 
 BOM = "\ufeff"
 META_COLUMNS = ("agency", "year", "slug", "url", "title", "published", "level", "kind", "region",
@@ -96,13 +96,7 @@ def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...
     rows = [value_at(data, path) for path in row_paths]
     texts = []
     for index, last in items:
-        node = rows[index]
-        if node.__class__ is list and last.__class__ is int:
-            value = node[last] if 0 <= last < len(node) else None
-        elif node.__class__ is dict:
-            value = node.get(last)
-        else:
-            value = value_at(node, (last,))
+        value = value_at_key(rows[index], last)
         texts.append(str(value) if value.__class__ is int else _figure_text(value))
     return [*_meta(report), "true", *texts]
 

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 from .config import Config
 from .errors import SiteGenError
 from .grid import filled_cell, format_number
-from .model import value_at
+from .model import value_at, value_at_key
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MESSAGES_DIR = PACKAGE_DIR / "messages"
@@ -274,13 +274,7 @@ class Renderer:
                 append(item)
                 continue
             node_index, last, pre, null_html, slot = item
-            node = nodes[node_index]
-            if node.__class__ is list:
-                value = node[last] if isinstance(last, int) and 0 <= last < len(node) else None
-            elif node.__class__ is dict:
-                value = node.get(last)
-            else:
-                value = value_at(node, (last,))
+            value = value_at_key(nodes[node_index], last)
             if flags and flags.get(slot.path):
                 append(self._cell_html(filled_cell(slot, value, flags[slot.path])))
             elif value is None:
