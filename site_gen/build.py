@@ -1336,10 +1336,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
         if not os.path.exists(source):
             raise
         target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    except OSError:  # another file system, or a file already there
         pass
-    try:
-        os.link(source, target)
-    except OSError:
-        import shutil
-        shutil.copy2(source, target)
+    import shutil
+    shutil.copy2(source, target)

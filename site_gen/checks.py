@@ -166,10 +166,10 @@ def _r0_valid(value: Any, column_type: str) -> bool:
     return value >= 0 and (column_type == "amount" or float(value).is_integer() and not isinstance(value, float))
 
 
-def _r0(report: Report, fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]:
+def _r0(tables: dict[str, Any], fmt: Format, flat: dict[Path, Any]) -> list[CheckResult]:
     results = []
     for key, spec in fmt.tables.items():
-        if report.tables.get(key) is None:
+        if tables.get(key) is None:
             continue
         cells, paths = _r0_cells(key, spec)
         bad: list[tuple[str, Path]] = []
@@ -258,7 +258,7 @@ def check_report(report: Report, *, light_passes: bool = False) -> list[CheckRes
     if fmt is None or not tables:
         return []
     flat = flatten(tables)
-    results = _r0(report, fmt, flat)
+    results = _r0(tables, fmt, flat)
     if "requests" in fmt.tables and "requests" in tables:
         results += _evaluate(_requests_equations(fmt.tables["requests"]), flat, light_passes)
     if "review_litigation" in fmt.tables and "review_litigation" in tables:

@@ -78,21 +78,22 @@ def table_columns(table: str) -> list[str]:
     return [*META_COLUMNS, f"{table}.present", *(name for name, _ in flat_columns(table))]
 
 
-@lru_cache(maxsize=16)
-def _row_plan(cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> tuple[list[tuple[Any, ...]], list[tuple[int, Any]]]:
-    """The rows the columns of a table CSV read (paths without their last
-    key), and per column its row's index and last key: a row's list is
-    looked up once for all its columns."""
+@lru_cache(maxsize=None)
+def _row_plan(table: str) -> tuple[list[tuple[Any, ...]], list[tuple[int, Any]]]:
+    """The rows the columns of `data/<table>.csv` read (paths without their
+    last key), and per column its row's index and last key: a row's list is
+    looked up once for all its columns. Keyed by the table's name: hashing
+    its 180 columns for every line cost more than the lookups it saves."""
     rows: dict[tuple[Any, ...], int] = {}
-    items = [(rows.setdefault(path[:-1], len(rows)), path[-1]) for _, path in cols]
+    items = [(rows.setdefault(path[:-1], len(rows)), path[-1]) for _, path in flat_columns(table)]
     return list(rows), items
 
 
-def _table_row(report: Report, table: str, cols: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[str]:
+def _table_row(report: Report, table: str) -> list[str]:
     data = report.tables.get(table)
+    row_paths, items = _row_plan(table)
     if data is None:
-        return [*_meta(report), "false", *("" for _ in cols)]
-    row_paths, items = _row_plan(cols)
+        return [*_meta(report), "false", *("" for _ in items)]
     rows = [value_at(data, path) for path in row_paths]
     texts = []
     for index, last in items:
@@ -114,9 +115,8 @@ def table_csv(reports: Iterable[Report], table: str) -> Any:
     a rebuild re-encodes only the reports that changed)."""
     from .build import LineFile
     header = "".join(_csv_lines([table_columns(table)]))
-    cols = flat_columns(table)
     items = [(_line_key(r),
-              lambda r=r: "".join(_csv_lines([_table_row(r, table, cols)])).encode("utf-8")) for r in reports]
+              lambda r=r: "".join(_csv_lines([_table_row(r, table)])).encode("utf-8")) for r in reports]
     return LineFile((BOM + header).encode("utf-8"), items)
 
 

@@ -191,6 +191,6 @@ def test_table_rows_read_every_column_as_stored_whatever_the_shape(tmp_path):
                     continue
                 node[key] = rng.choice(oddities)
             report = replace(seed, tables_data=tables)
-            row = _table_row(report, table, cols)
+            row = _table_row(report, table)
             assert row[len(META_COLUMNS)] == "true"
             assert row[len(META_COLUMNS) + 1:] == _reference_row(report, table, cols), (table, attempt)
