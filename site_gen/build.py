@@ -732,26 +732,67 @@ class PageMaker:
 _MAKER: PageMaker | None = None
 
 
-def _make_batch(jobs: list[Job], target_root: str) -> list[tuple[str, Any]]:
-    """Render a batch of jobs in a worker, writing files under `target_root`."""
+def _same_bytes(path: str, data: bytes) -> bool:
+    """Whether the file at `path` holds exactly `data` (the size first, so a
+    page that did change is rarely read)."""
+    try:
+        handle = open(path, "rb")
+    except OSError:
+        return False
+    with handle:
+        return os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data
+
+
+def _same_files(a: Path | str, b: Path | str) -> bool:
+    """Whether two files hold the same bytes (read a megabyte at a time: a
+    data file of a large archive is far too big to hold)."""
+    try:
+        with open(a, "rb") as one, open(b, "rb") as two:
+            if os.fstat(one.fileno()).st_size != os.fstat(two.fileno()).st_size:
+                return False
+            while True:
+                chunk = one.read(1 << 20)
+                if chunk != two.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False
+
+
+def _make_batch(jobs: list[Job], target_root: str, live_root: str | None = None) -> list[tuple[str, Any, bool]]:
+    """Render a batch of jobs in a worker, writing files under `target_root`.
+
+    With `live_root` (an incremental build), a page that comes out byte for
+    byte as the file already there is not written: the file keeps its time,
+    so deploy tools that compare times see no change, and a rebuild after an
+    upgrade of site-gen moves only the files that differ. Each job gives
+    (path, error or what the caller collects, whether the file was kept)."""
     assert _MAKER is not None
     out = []
     for job in jobs:
         try:
             data, extra = _MAKER.make(job)
         except SiteGenError as exc:
-            out.append((job.path, exc))
+            out.append((job.path, exc, False))
             continue
         except BuildFailed as exc:
-            out.append((job.path, exc.errors[0]))
+            out.append((job.path, exc.errors[0], False))
             continue
+        kept = False
         if isinstance(data, StreamedLines):
-            extra = ("lines", job.path, data.write(Path(target_root) / job.path))
+            made = Path(target_root) / job.path
+            extra = ("lines", job.path, data.write(made))
+            if live_root is not None and _same_files(made, f"{live_root}/{job.path}"):
+                made.unlink()
+                kept = True
+        elif live_root is not None and _same_bytes(f"{live_root}/{job.path}", data):
+            kept = True
         else:
             write_file(f"{target_root}/{job.path}", data)
         if isinstance(extra, Report):
             extra = _indexed(extra, _MAKER.archive) if _MAKER.archive.config.search else None
-        out.append((job.path, extra))
+        out.append((job.path, extra, kept))
     return out
 
 
@@ -782,19 +823,25 @@ def _archive_wide_first(jobs: list[Job]) -> list[Job]:
 
 def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: int,
                 progress: Callable[[int], None] | None = None,
-                line_indexes: dict[str, LineIndex] | None = None) -> tuple[list[Any], ErrorList]:
+                line_indexes: dict[str, LineIndex] | None = None,
+                live_root: Path | None = None) -> tuple[list[Any], ErrorList, set[str]]:
     """Render jobs (in parallel when there are many), writing under `files_root`.
 
-    Returns the search entries of the reports rendered and any errors; the
-    index of every LineFile made goes into `line_indexes`.
+    Returns the search entries of the reports rendered, any errors, and the
+    files that came out as `live_root` holds them already (not written, see
+    `_make_batch`); the index of every LineFile made goes into `line_indexes`.
     """
     global _MAKER
     errors = ErrorList()
     entries: list[Any] = []
+    kept: set[str] = set()
     base = str(files_root)
+    live = None if live_root is None else str(live_root)
 
-    def collect(batch: list[tuple[str, Any]]) -> None:
-        for _, extra in batch:
+    def collect(batch: list[tuple[str, Any, bool]]) -> None:
+        for path, extra, same in batch:
+            if same:
+                kept.add(path)
             if isinstance(extra, SiteGenError):
                 errors.add(extra)
             elif isinstance(extra, tuple) and extra and extra[0] == "lines":
@@ -818,17 +865,17 @@ def render_jobs(maker: PageMaker, jobs: list[Job], files_root: Path, workers: in
                 with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
                     size = max(1, min(32, len(jobs) // (4 * workers)))  # a few files of a small rebuild each
                     batches = _chunks(_archive_wide_first(jobs), size)
-                    for future in [pool.submit(_make_batch, batch, base) for batch in batches]:
+                    for future in [pool.submit(_make_batch, batch, base, live) for batch in batches]:
                         collect(future.result())
             finally:
                 if not outer:
                     gc.unfreeze()
         else:
             for batch in _chunks(jobs, 32):
-                collect(_make_batch(batch, base))
+                collect(_make_batch(batch, base, live))
     finally:
         _MAKER = None
-    return entries, errors
+    return entries, errors, kept
 
 
 # --- state --------------------------------------------------------------------------
@@ -1058,12 +1105,17 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         if config.search:
             from .search import prime_fold_map
             prime_fold_map(config.cache_path / "search")  # before workers fork: they index what they render
-        entries, render_errors = render_jobs(maker, todo, target.files_root, workers, tick, line_files)
+        entries, render_errors, kept = render_jobs(maker, todo, target.files_root, workers, tick, line_files,
+                                                   None if full else out)
         render_errors.raise_if_any()
         lap("render")
 
         for rel in static_todo:
-            write_file(target.files_root / rel, static[rel.split("/", 1)[1]].read_bytes())
+            data = static[rel.split("/", 1)[1]].read_bytes()
+            if not full and _same_bytes(f"{out}/{rel}", data):
+                kept.add(rel)
+            else:
+                write_file(target.files_root / rel, data)
         lap("static")
 
         search_files: dict[str, str] = {}
@@ -1077,7 +1129,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 
         known = planned | set(static_digests) | set(search_files)
         removed = [] if full else sorted(p for p in state.outputs if p not in known)
-        written = [j.path for j in todo] + static_todo + search_written
+        written = [rel for rel in [j.path for j in todo] + static_todo if rel not in kept] + search_written
         target.commit(written, removed)
         lap("write")
     except BaseException:
@@ -1085,7 +1137,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         raise
     new_outputs = {rel: state.outputs[rel] for rel in carried}  # as the last build left them
     new_outputs.update(_output_records(out, [(j.path, j.digest) for j in jobs] + list(static_digests.items())
-                                       + list(search_files.items()), state.outputs, set(written), full))
+                                       + list(search_files.items()), state.outputs, set(written) | kept, full))
     lines = _live_lines(state.lines, sources)
     new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
                            setting=setting, contexts=contexts, links=archive.agency_links)
@@ -1197,14 +1249,15 @@ def _listing_of(out: Path, outputs: dict[str, tuple[str, int, int]]) -> list[tup
 
 
 def _output_records(out: Path, files: list[tuple[str, str]], old: dict[str, tuple[str, int, int]],
-                    written: set[str], full: bool) -> dict[str, tuple[str, int, int]]:
-    """(digest, size, mtime) of every output file; files this build did not
-    write keep their record (the plan found them intact)."""
+                    looked_at: set[str], full: bool) -> dict[str, tuple[str, int, int]]:
+    """(digest, size, mtime) of every output file; files this build neither
+    wrote nor found already right (`looked_at`) keep their record (the plan
+    found them intact)."""
     records = {}
     root = str(out)
     for rel, digest in files:
         record = old.get(rel)
-        if full or rel in written or record is None or record[0] != digest:
+        if full or rel in looked_at or record is None or record[0] != digest:
             st = os.stat(f"{root}/{rel}")
             record = (digest, st.st_size, st.st_mtime_ns)
         records[rel] = record

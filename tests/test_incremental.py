@@ -71,12 +71,47 @@ def test_figure_edit_reaches_year_table_agency_and_data_files(site, tmp_path):
     assert "results_total:" in text
     path.write_text(text.replace("title:", "region: 乙县\ntitle:", 1) if "region:" not in text
                     else text.replace("region:", "region: 改", 1), encoding="utf-8")
+    year_page = site / "output" / "2022" / "index.html"
+    year_before = year_page.stat().st_mtime_ns
     result = build(site)
-    for expected in ("2022/b/index.html", "2022/b/report.json", "2022/index.html", "data/reports.json",
+    for expected in ("2022/b/index.html", "2022/b/report.json", "data/reports.json",
                      "data/requests.csv", "tables/requests/2022/index.html"):
         assert expected in result.written
     assert "2021/a/index.html" not in result.written and "2021/index.html" not in result.written
+    # The year page was made again (its inputs changed) but shows no region:
+    # its bytes came out the same, so the file was left as it was.
+    assert "2022/index.html" not in result.written and year_page.stat().st_mtime_ns == year_before
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_pages_made_again_into_the_same_bytes_are_not_rewritten(site, tmp_path, monkeypatch):
+    """After an upgrade of site-gen every page is made again; a page that
+    comes out as it was keeps its file and its time (deploy tools that
+    compare times upload nothing), and the next build is a no-op."""
+    import site_gen.build as build_module
+    build(site)
+    before = snapshot(site / "output")
+    real = build_module.code_digest
+    monkeypatch.setattr(build_module, "code_digest", lambda: "upgraded-" + real())
+    result = build(site)
+    assert result.written == [] and result.removed == [] and result.unchanged == len(before) - 1  # the marker
+    assert snapshot(site / "output") == before
+    assert build(site).written == []
+    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
+
+
+def test_a_touched_output_file_with_the_right_bytes_is_kept(site):
+    """A file whose time changed but whose bytes are right is made again,
+    found right and left alone; its new time is recorded, so the rebuild
+    after that is a no-op again (not a new check of it every time)."""
+    import os
+    build(site)
+    page = site / "output" / "2021" / "a" / "index.html"
+    os.utime(page, ns=(1_000_000_000, 1_000_000_000))
+    first = build(site)
+    assert first.written == [] and page.stat().st_mtime_ns == 1_000_000_000
+    again = build(site)
+    assert again.written == [] and again.timings.get("render") is None  # the no-op path, no render
 
 
 def _set_region(path, region):
@@ -223,9 +258,15 @@ def test_template_edit_rerenders_only_pages_made_with_it(site):
     assert not [p for p in result.written if p.endswith("index.html") and p[:4].isdigit()]
     base = site / "themes" / "default" / "templates" / "base.html"
     base.write_text((default_theme_dir() / "templates" / "base.html").read_text(encoding="utf-8")
-                    + "{# edited #}\n", encoding="utf-8")
+                    + "<!-- edited -->\n", encoding="utf-8")
     result = build(site)
     assert "2022/a/index.html" in result.written and "2022/index.html" in result.written
+    assert "<!-- edited -->" in (site / "output" / "2022" / "index.html").read_text(encoding="utf-8")
+    # An edit that changes no page (a template comment) re-renders them all
+    # and writes none of them.
+    base.write_text(base.read_text(encoding="utf-8") + "{# only a comment #}\n", encoding="utf-8")
+    result = build(site)
+    assert [p for p in result.written if not p.startswith("search/")] == []
 
 
 def test_adding_a_report_leaves_other_years_pages(site):

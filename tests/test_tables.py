@@ -306,8 +306,12 @@ def test_editing_a_report_remakes_only_its_year_and_agency(tmp_path):
     root = make_archive(tmp_path / "site")
     build(root)
     source = root / "content" / "2021" / "city-finance.md"
-    source.write_text(source.read_text(encoding="utf-8").replace("published: '2022-01-30'",
-                                                                 "published: '2022-01-29'"), encoding="utf-8")
+    text = source.read_text(encoding="utf-8")
+    assert "region: 乙省" in text and "published: '2022-01-30'" in text and "title: 某市财政局2021年" in text
+    # The table pages show the region, the agency page the title, the
+    # coverage page the date (a page that shows none of them is kept as it was).
+    text = text.replace("region: 乙省", "region: 丙省").replace("title: 某市财政局2021年", "title: 某市财政局二〇二一年")
+    source.write_text(text.replace("published: '2022-01-30'", "published: '2022-01-29'"), encoding="utf-8")
     written = set(build(root).written)
     assert "tables/requests/2021/index.html" in written and "agencies/city-finance/index.html" in written
     assert "tables/requests/2022/index.html" not in written and "agencies/hexi-county/index.html" not in written
