@@ -408,7 +408,9 @@ class Server:
     """`site-gen serve` in a subprocess; its URL read from stdout."""
 
     def __init__(self, site: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        # PYTHONFAULTHANDLER: SIGABRT makes it print every thread's stack
+        # (see `interrupt`), so a shutdown that hangs says where.
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "site_gen", "serve", str(site), "--port", "0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
@@ -446,6 +448,21 @@ class Server:
                 return snap
             time.sleep(0.05)
         raise AssertionError(f"state never matched: {self.state()}")
+
+    def interrupt(self, timeout: float = 10.0) -> int:
+        """Ctrl-C: the exit status, or a failure showing where each thread
+        was stuck when it did not exit in time."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                _, err = self.proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                err = "(no stacks: it did not take SIGABRT either)"
+            raise AssertionError(f"serve did not exit within {timeout} s of SIGINT; its threads:\n{err[-8000:]}")
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -493,8 +510,7 @@ def test_serve_for_real(live: Server, seed_site: Path) -> None:
     assert not any(p.name == ".site-gen-cache" for p in seed_site.iterdir())
     assert not (seed_site / "output").exists()
 
-    live.proc.send_signal(signal.SIGINT)
-    assert live.proc.wait(timeout=10) == 0
+    assert live.interrupt() == 0
     assert not live.workdir.exists()
 
 
