@@ -128,12 +128,18 @@ class StagedChanges:
 
 
 def _apply(out: Path, staging: Path, plan: dict) -> None:
-    """Move staged files into place and delete removed ones (idempotent)."""
+    """Move staged files into place and delete removed ones (idempotent: a
+    file moved already is no longer staged). A folder is made only when a
+    move finds it missing: most files go into folders that exist."""
+    files, target = f"{staging}/files/", f"{out}/"
     for rel in plan["write"]:
-        src = staging / "files" / rel
-        if src.exists():
-            dest = out / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        src, dest = files + rel, target + rel
+        try:
+            os.replace(src, dest)
+        except FileNotFoundError:
+            if not os.path.exists(src):
+                continue  # moved by the run that was killed
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
             os.replace(src, dest)
     for rel in plan["remove"]:
         target = out / rel

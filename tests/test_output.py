@@ -1,5 +1,7 @@
-"""The output folder's file writes."""
+"""The output folder: file writes and the staged commit."""
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -24,3 +26,35 @@ def test_write_file_never_writes_through_a_file_or_into_a_folder(tmp_path):
     with pytest.raises(OSError):
         write_file(tmp_path / "folder", b"x")
     assert (tmp_path / "taken").read_bytes() == b"a file"
+
+
+def test_a_commit_killed_midway_is_rolled_forward_by_the_next_run(tmp_path, monkeypatch):
+    """The journal is applied again after a kill: files moved already are
+    skipped, the rest (into folders that do not exist yet too) moved, removed
+    files deleted with their emptied folders."""
+    import site_gen.output as output
+    out = tmp_path / "output"
+    (out / "2022" / "a").mkdir(parents=True)
+    (out / "2022" / "a" / "index.html").write_bytes(b"old a")
+    (out / "gone" / "x").mkdir(parents=True)
+    (out / "gone" / "x" / "index.html").write_bytes(b"removed")
+    staged = output.StagedChanges(out)
+    for rel, data in (("2022/a/index.html", b"new a"), ("2023/b/index.html", b"new b"), ("index.html", b"home")):
+        output.write_file(staged.files_root / rel, data)
+    real, moves = os.replace, []
+
+    def replace_then_die(src, dest):
+        if moves:
+            raise KeyboardInterrupt  # killed after the first move
+        moves.append(dest)
+        return real(src, dest)
+
+    monkeypatch.setattr(output.os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        staged.commit(["2022/a/index.html", "2023/b/index.html", "index.html"], ["gone/x/index.html"])
+    monkeypatch.setattr(output.os, "replace", real)
+    assert len(moves) == 1 and (staged.root / "COMMIT.json").is_file()
+    output.recover(out)
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
+        "2022/a/index.html": b"new a", "2023/b/index.html": b"new b", "index.html": b"home"}
+    assert not (out / "gone").exists() and not staged.root.exists()
