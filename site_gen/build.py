@@ -37,7 +37,8 @@ from .content import scan_sources as content_scan
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
 from .model import Page, Report, page_from_source, report_from_source, table_labels_text, value_at, with_body
-from .output import MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, write_file
+from .output import (MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, same_bytes, same_files,
+                     write_file)
 from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
 log = logging.getLogger("site_gen")
@@ -732,34 +733,6 @@ class PageMaker:
 _MAKER: PageMaker | None = None
 
 
-def _same_bytes(path: str, data: bytes) -> bool:
-    """Whether the file at `path` holds exactly `data` (the size first, so a
-    page that did change is rarely read)."""
-    try:
-        handle = open(path, "rb")
-    except OSError:
-        return False
-    with handle:
-        return os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data
-
-
-def _same_files(a: Path | str, b: Path | str) -> bool:
-    """Whether two files hold the same bytes (read a megabyte at a time: a
-    data file of a large archive is far too big to hold)."""
-    try:
-        with open(a, "rb") as one, open(b, "rb") as two:
-            if os.fstat(one.fileno()).st_size != os.fstat(two.fileno()).st_size:
-                return False
-            while True:
-                chunk = one.read(1 << 20)
-                if chunk != two.read(1 << 20):
-                    return False
-                if not chunk:
-                    return True
-    except OSError:
-        return False
-
-
 def _make_batch(jobs: list[Job], target_root: str, live_root: str | None = None) -> list[tuple[str, Any, bool]]:
     """Render a batch of jobs in a worker, writing files under `target_root`.
 
@@ -783,10 +756,10 @@ def _make_batch(jobs: list[Job], target_root: str, live_root: str | None = None)
         if isinstance(data, StreamedLines):
             made = Path(target_root) / job.path
             extra = ("lines", job.path, data.write(made))
-            if live_root is not None and _same_files(made, f"{live_root}/{job.path}"):
+            if live_root is not None and same_files(made, f"{live_root}/{job.path}"):
                 made.unlink()
                 kept = True
-        elif live_root is not None and _same_bytes(f"{live_root}/{job.path}", data):
+        elif live_root is not None and same_bytes(f"{live_root}/{job.path}", data):
             kept = True
         else:
             write_file(f"{target_root}/{job.path}", data)
@@ -1112,7 +1085,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
 
         for rel in static_todo:
             data = static[rel.split("/", 1)[1]].read_bytes()
-            if not full and _same_bytes(f"{out}/{rel}", data):
+            if not full and same_bytes(f"{out}/{rel}", data):
                 kept.add(rel)
             else:
                 write_file(target.files_root / rel, data)

@@ -167,3 +167,31 @@ def write_file(path: Path | str, data: bytes) -> None:
         handle = open(path, "wb")
     with handle:
         handle.write(data)
+
+
+def same_bytes(path: str, data: bytes) -> bool:
+    """Whether the file at `path` holds exactly `data` (the size first, so a
+    page that did change is rarely read)."""
+    try:
+        handle = open(path, "rb")
+    except OSError:
+        return False
+    with handle:
+        return os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data
+
+
+def same_files(a: Path | str, b: Path | str) -> bool:
+    """Whether two files hold the same bytes (read a megabyte at a time: a
+    data file of a large archive is far too big to hold)."""
+    try:
+        with open(a, "rb") as one, open(b, "rb") as two:
+            if os.fstat(one.fileno()).st_size != os.fstat(two.fileno()).st_size:
+                return False
+            while True:
+                chunk = one.read(1 << 20)
+                if chunk != two.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False

@@ -58,3 +58,16 @@ def test_a_commit_killed_midway_is_rolled_forward_by_the_next_run(tmp_path, monk
     assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
         "2022/a/index.html": b"new a", "2023/b/index.html": b"new b", "index.html": b"home"}
     assert not (out / "gone").exists() and not staged.root.exists()
+
+
+def test_same_bytes_and_same_files_compare_contents_not_times(tmp_path):
+    from site_gen.output import same_bytes, same_files
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"x" * (3 << 20) + b"end")
+    b.write_bytes(b"x" * (3 << 20) + b"end")
+    assert same_files(a, b) and same_bytes(str(a), a.read_bytes())
+    b.write_bytes(b"x" * (3 << 20) + b"eNd")  # same size, differs in the last megabyte
+    assert not same_files(a, b) and not same_bytes(str(b), a.read_bytes())
+    b.write_bytes(b"x" * (3 << 20))  # a prefix
+    assert not same_files(a, b) and not same_files(b, a)
+    assert not same_files(a, tmp_path / "missing") and not same_bytes(str(tmp_path / "missing"), b"")
