@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -170,14 +171,16 @@ def write_file(path: Path | str, data: bytes) -> None:
 
 
 def same_bytes(path: str, data: bytes) -> bool:
-    """Whether the file at `path` holds exactly `data` (the size first, so a
-    page that did change is rarely read)."""
+    """Whether the file at `path` is a regular file holding exactly `data`
+    (the size first, so a page that did change is rarely read). A symbolic
+    link is never the same: the build replaces it with the file."""
     try:
-        handle = open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return False
-    with handle:
-        return os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        return stat.S_ISREG(st.st_mode) and st.st_size == len(data) and handle.read() == data
 
 
 def same_files(a: Path | str, b: Path | str) -> bool:
