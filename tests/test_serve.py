@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from bs4 import BeautifulSoup
@@ -210,7 +211,7 @@ def test_poll_answers_when_epoch_or_error_moves(root: Path) -> None:
     state = LiveState(epoch=5)
     app = App(root, state, poll_seconds=0.05)
     first = json.loads(app.respond(f"{RESERVED}poll?epoch=5&error=-1").body)
-    assert first == {"epoch": 5, "error": None, "error_id": 0}
+    assert first == {"epoch": 5, "error": None, "error_id": 0, "reload": False}
     started = time.monotonic()
     assert json.loads(app.respond(f"{RESERVED}poll?epoch=5&error=0").body)["epoch"] == 5
     assert time.monotonic() - started >= 0.04  # waited: nothing moved
@@ -218,10 +219,50 @@ def test_poll_answers_when_epoch_or_error_moves(root: Path) -> None:
     assert state.snapshot()["epoch"] == 5  # a build that changed nothing sends no reload
     state.failed("content/x.md:3:1: bad")
     moved = json.loads(app.respond(f"{RESERVED}poll?epoch=5&error=0").body)
-    assert moved == {"epoch": 5, "error": "content/x.md:3:1: bad", "error_id": 1}
+    assert moved == {"epoch": 5, "error": "content/x.md:3:1: bad", "error_id": 1, "reload": False}
     state.succeeded(changed=True)
     assert state.snapshot() == {"epoch": 6, "error": None, "error_id": 2}
+    assert json.loads(app.respond(f"{RESERVED}poll?epoch=5&error=2").body)["reload"] is True
     assert app.respond(f"{RESERVED}poll?epoch=x").status == 400
+
+
+def test_a_build_reloads_only_the_pages_it_changed(root: Path) -> None:
+    """Each epoch remembers the files its build changed: a page whose file
+    did not change keeps its place (the poll says reload: false), a page
+    that waited through several builds reloads if any of them touched it,
+    and a stylesheet or a full build reloads every page."""
+    state = LiveState(epoch=10)
+    app = App(root, state, poll_seconds=0.05)
+
+    def reload(path: str, since: int) -> bool:
+        return json.loads(app.respond(f"{RESERVED}poll?epoch={since}&error=0&path={quote(path)}").body)["reload"]
+
+    state.succeeded(changed=True, files=["2022/a/index.html", "2022/index.html", "data/reports.json"])  # 11
+    assert reload("/2022/a/", 10) and reload("/2022/", 10)
+    assert not reload("/2021/a/", 10) and not reload("/", 10)
+    state.succeeded(changed=True, files=["2021/a/index.html"])  # 12
+    assert reload("/2021/a/", 10) and reload("/2021/a/", 11) and not reload("/2021/a/", 12)
+    assert reload("/2022/a/", 10)
+    assert not reload("/2022/a/", 11) and not reload("/2022/a/", 12)
+    state.succeeded(changed=True, files=["2023/new/index.html"])  # 13: a page that did not exist
+    assert reload("/2023/new/", 12)  # its URL showed the 404 page until now
+    assert reload("/2023/new", 12)  # without the slash: the folder's index.html
+    state.succeeded(changed=True, files=["static/site.css"])  # 14
+    assert reload("/2021/a/", 13) and reload("/", 13)
+    state.succeeded(changed=True, files=None)  # 15: a full build
+    assert reload("/2021/a/", 14)
+    assert reload("/2021/a/", 3) and reload("/2021/a/", 99)  # epochs not remembered: another server's
+    assert json.loads(app.respond(f"{RESERVED}poll?epoch=14&error=0").body)["reload"]  # no path: any change
+    assert reload("/../etc/passwd", 14)  # not a page: any change
+
+
+def test_a_404_page_reloads_when_the_404_page_changes(root: Path) -> None:
+    state = LiveState(epoch=1)
+    app = App(root, state, poll_seconds=0.05)
+    state.succeeded(changed=True, files=["404.html"])
+    poll = f"{RESERVED}poll?epoch=1&error=0&path="
+    assert json.loads(app.respond(poll + "/no/such/page/").body)["reload"]
+    assert not json.loads(app.respond(poll + "/index.html").body)["reload"]
 
 
 # --- classifying changed paths ---------------------------------------------------

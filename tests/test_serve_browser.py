@@ -99,3 +99,28 @@ def test_page_reconnects_after_the_server_restarts(served, page) -> None:
     proc, _ = start(site, port)
     procs.append(proc)
     page.locator("main", has_text="重啟之後").wait_for(timeout=10000)  # includes a cold build
+
+
+def test_only_the_pages_a_build_changed_reload(served, page) -> None:
+    """Editing a report's prose reloads its page and leaves the other open
+    pages where they are; a title edit (shown on the home page) reloads the
+    home page too."""
+    site, url, _ = served
+    source = site / "content/2022" / SEED.name
+    home = page.context.new_page()
+    for tab, path in ((page, PAGE), (home, "")):
+        tab.goto(url + path)
+        tab.wait_for_function("() => !!document.querySelector('script[src=\"/__site-gen__/reload.js\"]')")
+        tab.evaluate("() => { window.__notReloaded = true; }")
+
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("總體情況", "總體概況", 1), encoding="utf-8")
+    page.locator("main", has_text="總體概況").wait_for(timeout=WAIT_MS)
+    page.evaluate("() => { window.__notReloaded = true; }")
+    time.sleep(1.0)  # the home page has had its poll answered by now
+    assert home.evaluate("() => window.__notReloaded === true")
+
+    title = re.search(r"^title: (.+)$", text, re.M).group(1)
+    source.write_text(text.replace(f"title: {title}", f"title: {title}（修订）", 1), encoding="utf-8")
+    home.wait_for_function("() => window.__notReloaded !== true", timeout=WAIT_MS)
+    assert "（修订）" in home.locator("main").inner_text()

@@ -1,7 +1,8 @@
 """`site-gen serve`: build into a temporary folder, serve it, rebuild on change.
 
     bind the port -> build once -> serve HTTP in a thread -> watch
-    -> (burst of changes) -> rebuild -> bump the epoch -> open pages reload
+    -> (burst of changes) -> rebuild -> bump the epoch -> open pages whose files
+       (or the styles and scripts every page uses) changed reload
 
 The main thread runs every build (builds are not thread-safe) and takes
 Ctrl-C; HTTP handlers run in capped daemon threads and wait while a build
@@ -58,7 +59,7 @@ class Builder:
                 return self._failed([str(exc)])
             except Exception as exc:  # a bug in site-gen must not stop the preview
                 return self._failed([f"internal error: {type(exc).__name__}: {exc}"])
-        self.state.succeeded(result.changed)
+        self.state.succeeded(result.changed, None if result.full else [*result.written, *result.removed])
         self._say(_summary(result, time.perf_counter() - started))
         return result
 

@@ -63,7 +63,7 @@
     if (document.hidden || pending) { return; }
     var ctrl = window.AbortController ? new AbortController() : null;
     pending = ctrl || {};
-    fetch(base + "poll?epoch=" + epoch + "&error=" + errorId,
+    fetch(base + "poll?epoch=" + epoch + "&error=" + errorId + "&path=" + encodeURIComponent(location.pathname),
           {cache: "no-store", signal: ctrl ? ctrl.signal : undefined})
       .then(function (r) {
         if (!r.ok) { throw new Error("status " + r.status); }
@@ -73,7 +73,10 @@
         if (pending !== (ctrl || pending)) { return; }
         pending = null;
         failures = 0;
-        if (s.epoch !== epoch) { location.reload(); return; }
+        if (s.epoch !== epoch) {
+          if (s.reload !== false) { location.reload(); return; }
+          epoch = s.epoch;  // a build that did not touch this page
+        }
         errorId = s.error_id;
         if (s.error) { showError(s.error, s.error_id); } else { hideError(); }
         later(0);

@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -178,9 +179,29 @@ def reload_script() -> bytes:
     return resources.files(__package__).joinpath("reload.js").read_bytes()
 
 
+EPOCHS_KEPT = 256  # builds whose changed files are remembered for pages that poll late
+
+
+def _touches_every_page(rel: str) -> bool:
+    """A changed file that any page may use: a stylesheet, script or image
+    (not a page, nor a data or search file that pages only link to)."""
+    return not rel.endswith((".html", ".json", ".csv", ".xml", ".txt")) and not rel.startswith(("search/", "data/"))
+
+
+def page_files(segments: list[str]) -> set[str]:
+    """The output files a page at these URL segments may be made from: the
+    file itself, or its folder's index.html."""
+    joined = "/".join(segments)
+    return {joined, f"{joined}/index.html"} if joined else {"index.html"}
+
+
 class LiveState:
     """What open pages wait on: the epoch (moves after a build that changed
-    files) and the current build error; plus the lock builds hold."""
+    files) and the current build error; plus the lock builds hold.
+
+    Each epoch remembers the files its build changed, so a page asks whether
+    anything it shows changed since the epoch it was served at, and reloads
+    only then (editing one report no longer reloads every open page)."""
 
     def __init__(self, epoch: int | None = None) -> None:
         self.epoch = epoch if epoch is not None else int(time.time() * 1000)
@@ -189,18 +210,36 @@ class LiveState:
         self.build_lock = threading.Lock()
         self.closed = False
         self._cond = threading.Condition()
+        self._changes: list[tuple[int, frozenset[str] | None]] = []  # (epoch, files; None: every page)
 
     def snapshot(self) -> dict:
         with self._cond:
             return {"epoch": self.epoch, "error": self.error, "error_id": self.error_id}
 
-    def succeeded(self, changed: bool) -> None:
+    def succeeded(self, changed: bool, files: Iterable[str] | None = None) -> None:
+        """A build finished; `files` are the output files it wrote or removed
+        (None: any page may have changed)."""
         with self._cond:
             if changed:
                 self.epoch += 1
+                kept = None if files is None else frozenset(files)
+                if kept is not None and any(_touches_every_page(rel) for rel in kept):
+                    kept = None
+                self._changes = [*self._changes[-(EPOCHS_KEPT - 1):], (self.epoch, kept)]
             if self.error is not None:
                 self.error, self.error_id = None, self.error_id + 1
             self._cond.notify_all()
+
+    def changed_for(self, since: int, files: set[str] | None) -> bool:
+        """Whether a page made from one of `files` (None: unknown) and served
+        at epoch `since` must reload to show the current build."""
+        with self._cond:
+            if since == self.epoch:
+                return False
+            if files is None or since > self.epoch or not self._changes or self._changes[0][0] > since + 1:
+                return True  # another server's epoch, or older than what is remembered
+            return any(e > since and (changed is None or not changed.isdisjoint(files))
+                       for e, changed in self._changes)
 
     def failed(self, text: str) -> None:
         with self._cond:
@@ -213,14 +252,16 @@ class LiveState:
             self.closed = True
             self._cond.notify_all()
 
-    def wait_change(self, epoch: int, error_id: int, timeout: float) -> dict:
-        """Wait until the epoch or the error differs from what the page knows."""
+    def wait_change(self, epoch: int, error_id: int, timeout: float, files: set[str] | None = None) -> dict:
+        """Wait until the epoch or the error differs from what the page knows;
+        `reload` says whether the page (made from `files`) changed since."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while (self.epoch == epoch and self.error_id == error_id and not self.closed
                    and (left := deadline - time.monotonic()) > 0):
                 self._cond.wait(left)
-            return {"epoch": self.epoch, "error": self.error, "error_id": self.error_id}
+            now = {"epoch": self.epoch, "error": self.error, "error_id": self.error_id}
+        return {**now, "reload": self.changed_for(epoch, files)}
 
 
 class App:
@@ -267,12 +308,25 @@ class App:
             error_id = int(query.get("error", ["-1"])[0])
         except ValueError:
             return _text(400, "epoch and error must be numbers")
+        files = self._files_of(query["path"][0]) if "path" in query else None
         if not self._pollers.acquire(blocking=False):
             return Response(503, {"Content-Type": TYPES[".json"], "Retry-After": "2"}, b'{"busy": true}')
         try:
-            return _json(200, self.state.wait_change(epoch, error_id, self.poll_seconds))
+            return _json(200, self.state.wait_change(epoch, error_id, self.poll_seconds, files))
         finally:
             self._pollers.release()
+
+
+    def _files_of(self, path: str) -> set[str] | None:
+        """The output files the page at `path` is made from (the 404 page too,
+        while it has no file of its own); None for a path that is not one."""
+        segments = url_segments(path)
+        if segments is None or any(s.startswith(".") for s in segments):
+            return None
+        files = page_files(segments)
+        if not any((self.root / rel).is_file() for rel in files):
+            files.add("404.html")
+        return files
 
 
 def _json(status: int, data: dict) -> Response:
