@@ -403,3 +403,68 @@ def test_clean_rebuilds_the_search_index_it_kept(site):
     build(site, clean=True)
     published = site / "output" / "search" / docs[0].relative_to(kept)
     assert published.read_bytes() == good and docs[0].read_bytes() == good
+
+
+def edit_figure(path, before: str, after: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert before in text
+    path.write_text(text.replace(before, after, 1), encoding="utf-8")
+
+
+def test_early_pages_are_in_place_before_the_rest_and_match_a_clean_build(site, tmp_path):
+    """The dev server's builds show the pages of changed reports first: when
+    `early` is called, the edited report's page already shows the new figure
+    while its year's table page still shows the old one; the rest of the
+    build finds the page right and leaves it, and the site is as a clean
+    build makes it."""
+    out, cache = tmp_path / "served", tmp_path / "served-cache"
+    build(site, out_dir=out, cache_dir=cache, state_in_memory=True)
+    source = site / "content" / "2022" / "b.md"
+    edit_figure(source, "new_received: [0, 0, 0, 0, 0, 0, 0]", "new_received: [5678, 0, 0, 0, 0, 0, 5678]")
+    seen = []
+
+    def early(paths):
+        seen.append((list(paths), (out / "2022" / "b" / "index.html").read_text(encoding="utf-8"),
+                     (out / "tables" / "requests" / "2022" / "index.html").read_text(encoding="utf-8")))
+
+    result = build(site, out_dir=out, cache_dir=cache, state_in_memory=True, early=early)
+    [(paths, page, table)] = seen
+    assert paths == ["2022/b/index.html"]
+    assert ">5678<" in page and ">5678<" not in table
+    assert "2022/b/index.html" not in result.written and "tables/requests/2022/index.html" in result.written
+    assert ">5678<" in (out / "tables" / "requests" / "2022" / "index.html").read_text(encoding="utf-8")
+    assert bytes_of(out) == clean_copy(site, tmp_path)
+
+    (site / "content" / "2022" / "b.md").write_text(source.read_text(encoding="utf-8") + "\n正文。\n", encoding="utf-8")
+    seen.clear()
+    build(site, out_dir=out, cache_dir=cache, state_in_memory=True, early=early)
+    assert seen == []  # prose only: the build is small already, nothing goes ahead of it
+
+
+def test_early_page_of_a_build_that_failed_is_remade_next_time(site, tmp_path, monkeypatch):
+    """A page shown ahead of a build that then fails shows a source the
+    server's state does not know; after `forget_outputs` the next build remakes
+    it, even when the source went back to what the state knew."""
+    import site_gen.build as build_module
+    from site_gen.errors import SiteGenError
+    out, cache = tmp_path / "served", tmp_path / "served-cache"
+    build(site, out_dir=out, cache_dir=cache, state_in_memory=True)
+    source = site / "content" / "2022" / "b.md"
+    original = source.read_text(encoding="utf-8")
+    good = (out / "2022" / "b" / "index.html").read_bytes()
+    edit_figure(source, "new_received: [0, 0, 0, 0, 0, 0, 0]", "new_received: [5678, 0, 0, 0, 0, 0, 5678]")
+    shown = []
+
+    def broken_year(self, job):
+        raise SiteGenError("the year page broke", "themes/default/templates/year.html", 1)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module.PageMaker, "_year", broken_year)
+        with pytest.raises(Exception):
+            build(site, out_dir=out, cache_dir=cache, state_in_memory=True, early=shown.extend)
+    assert shown == ["2022/b/index.html"] and b">5678<" in (out / "2022" / "b" / "index.html").read_bytes()
+    build_module.forget_outputs(cache, shown)
+    source.write_text(original, encoding="utf-8")
+    build(site, out_dir=out, cache_dir=cache, state_in_memory=True, early=shown.extend)
+    assert (out / "2022" / "b" / "index.html").read_bytes() == good
+    assert bytes_of(out) == clean_copy(site, tmp_path)

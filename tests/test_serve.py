@@ -397,6 +397,38 @@ def test_builder_keeps_last_good_pages_and_reports_errors(seed_site: Path, tmp_p
     assert state.snapshot()["error"] is None
 
 
+def test_builder_shows_a_figure_edit_before_the_rest_of_the_build(seed_site: Path, tmp_path: Path, capsys,
+                                                                    monkeypatch) -> None:
+    """A figure edit: the report's page is put in place and its open pages
+    told first (one epoch with that page alone), then the rest of the build
+    (the year and table pages) moves the epoch again; the page is not
+    written twice. Requests are not held while the rest renders."""
+    state = LiveState(epoch=1)
+    builder = Builder(seed_site, tmp_path / "work", state)
+    assert builder.build() is not None
+    source = seed_site / "content/2022/liangshan-xiang.md"
+    text = source.read_text(encoding="utf-8")
+    assert "new_received: [0, 0, 0, 0, 0, 0, 0]" in text
+    source.write_text(text.replace("new_received: [0, 0, 0, 0, 0, 0, 0]", "new_received: [7, 0, 0, 0, 0, 0, 7]", 1),
+                      encoding="utf-8")
+    import site_gen.build as build_module
+    held, real_render = [], build_module.render_jobs
+
+    def render_jobs(*args, **kwargs):
+        held.append(state.build_lock.locked())
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "render_jobs", render_jobs)
+    result = builder.build()
+    assert result is not None and held == [False, False]  # the early pages, then the rest
+    page = "2022/liangshan-xiang/index.html"
+    assert state.snapshot()["epoch"] == 4 and page not in result.written
+    assert state.changed_for(2, {page}) and not state.changed_for(3, {page})
+    assert state.changed_for(3, {"2022/index.html"})
+    out = capsys.readouterr().out
+    assert "showed 1 edited page in" in out and out.index("showed 1 edited page") < out.rindex("built in")
+
+
 def test_watcher_sees_edits_new_folders_and_ignores_swap_files(seed_site: Path, tmp_path: Path) -> None:
     debouncer = Debouncer(quiet=0.05)
     watcher = Watcher(seed_site, debouncer)

@@ -6,12 +6,15 @@
 
 The main thread runs every build (builds are not thread-safe) and takes
 Ctrl-C; HTTP handlers run in capped daemon threads and wait while a build
-holds the build lock, so they never read a half-swapped folder.  A failed
-build leaves the last good pages in place and shows its errors in the
-terminal and as an overlay in open pages.
+moves files into place (and through the first build), so they never read a
+half-swapped folder.  When sources changed beyond their prose, the changed
+reports' pages are put in place first and their open pages reload at once;
+the rest of the build follows.  A failed build leaves the last good pages in
+place and shows its errors in the terminal and as an overlay in open pages.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 import signal
@@ -23,7 +26,7 @@ import webbrowser
 from pathlib import Path
 from typing import Callable, TextIO
 
-from ..build import BuildResult, build_site
+from ..build import BuildResult, build_site, forget_outputs
 from ..errors import BuildFailed, SiteGenError
 from .watch import Debouncer, Watcher, classify, classify_path
 from .web import App, DevServer, LiveState, Response, resolve_request
@@ -47,18 +50,32 @@ class Builder:
         self._out, self._err = out, err
 
     def build(self) -> BuildResult | None:
-        """One build; updates the live state. None when it failed."""
+        """One build; updates the live state. None when it failed.
+
+        Requests wait through the first build (there is nothing to serve
+        yet); after that only while a build moves files into place."""
         started = time.perf_counter()
-        with self.state.build_lock:
+        first = not self.output.is_dir()
+        shown: list[str] = []
+
+        def early(paths: list[str]) -> None:
+            shown.extend(paths)
+            self.state.succeeded(True, paths)
+            self._say(f"showed {len(paths)} edited page{'s' if len(paths) != 1 else ''} in "
+                      f"{time.perf_counter() - started:.2f}s; building the rest")
+
+        with self.state.build_lock if first else contextlib.nullcontext():
             try:
                 result = build_site(self.site, out_dir=self.output, cache_dir=self.cache, portable=False,
-                                    state_in_memory=True)
-            except BuildFailed as exc:
-                return self._failed([str(e) for e in exc.errors])
-            except SiteGenError as exc:
-                return self._failed([str(exc)])
-            except Exception as exc:  # a bug in site-gen must not stop the preview
-                return self._failed([f"internal error: {type(exc).__name__}: {exc}"])
+                                    state_in_memory=True, early=None if first else early,
+                                    guard=None if first else self.state.build_lock)
+            except Exception as exc:
+                forget_outputs(self.cache, shown)  # shown ahead of a build that failed: remake them next time
+                if isinstance(exc, BuildFailed):
+                    return self._failed([str(e) for e in exc.errors])
+                if isinstance(exc, SiteGenError):
+                    return self._failed([str(exc)])
+                return self._failed([f"internal error: {type(exc).__name__}: {exc}"])  # must not stop the preview
         self.state.succeeded(result.changed, None if result.full else [*result.written, *result.removed])
         self._say(_summary(result, time.perf_counter() - started))
         return result
