@@ -37,8 +37,8 @@ from .content import scan_sources as content_scan
 from .errors import BuildFailed, ErrorList, SiteGenError
 from .grid import layout_table, to_traditional
 from .model import Page, Report, page_from_source, report_from_source, table_labels_text, value_at, with_body
-from .output import (MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, same_bytes, same_files,
-                     write_file)
+from .output import (MARKER, FreshOutput, StagedChanges, build_lock, check_output_owner, recover, same_bytes,
+                     same_files, write_file)
 from .render import Renderer, json_bytes, template_digests, theme_dirs, theme_files
 
 log = logging.getLogger("site_gen")

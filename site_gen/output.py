@@ -17,7 +17,7 @@ import shutil
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from .errors import SiteGenError
 
@@ -170,24 +170,39 @@ def write_file(path: Path | str, data: bytes) -> None:
         handle.write(data)
 
 
+def _open_regular(path: Path | str) -> BinaryIO | None:
+    """The file at `path` opened for reading if it is a regular file (not
+    through a symbolic link), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return open(fd, "rb")
+
+
 def same_bytes(path: str, data: bytes) -> bool:
     """Whether the file at `path` is a regular file holding exactly `data`
     (the size first, so a page that did change is rarely read). A symbolic
     link is never the same: the build replaces it with the file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    handle = _open_regular(path)
+    if handle is None:
         return False
-    with open(fd, "rb") as handle:
-        st = os.fstat(fd)
-        return stat.S_ISREG(st.st_mode) and st.st_size == len(data) and handle.read() == data
+    with handle:
+        return os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data
 
 
-def same_files(a: Path | str, b: Path | str) -> bool:
-    """Whether two files hold the same bytes (read a megabyte at a time: a
-    data file of a large archive is far too big to hold)."""
+def same_files(made: Path | str, live: Path | str) -> bool:
+    """Whether the file a build made and the regular file in the output
+    folder hold the same bytes (read a megabyte at a time: a data file of a
+    large archive is far too big to hold)."""
+    two = _open_regular(live)
+    if two is None:
+        return False
     try:
-        with open(a, "rb") as one, open(b, "rb") as two:
+        with two, open(made, "rb") as one:
             if os.fstat(one.fileno()).st_size != os.fstat(two.fileno()).st_size:
                 return False
             while True:

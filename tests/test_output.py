@@ -72,4 +72,5 @@ def test_same_bytes_and_same_files_compare_contents_not_times(tmp_path):
     assert not same_files(a, b) and not same_files(b, a)
     assert not same_files(a, tmp_path / "missing") and not same_bytes(str(tmp_path / "missing"), b"")
     (tmp_path / "link").symlink_to(a)  # a link to the very bytes is still not the file
-    assert not same_bytes(str(tmp_path / "link"), a.read_bytes())
+    assert not same_bytes(str(tmp_path / "link"), a.read_bytes()) and not same_files(a, tmp_path / "link")
+    assert not same_files(a, tmp_path)  # nor is a folder
