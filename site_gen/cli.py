@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     serve = sub.add_parser("serve", help="preview the archive with live reload while you edit",
                            description="Build the archive into a temporary folder, serve it over HTTP, watch "
-                                       "sources, themes and settings, rebuild what changed and reload open pages. "
-                                       "Never writes into output/.")
+                                       "sources, themes and settings, rebuild what changed and reload the open "
+                                       "pages it changed (an edited report's page first). Never writes into output/.")
     _site_arg(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
