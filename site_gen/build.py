@@ -1052,6 +1052,9 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     reports = [i for i in items if isinstance(i, Report)]
     pages = [i for i in items if isinstance(i, Page)]
     full = clean or not out.is_dir() or not state.outputs
+    # A full build over an output folder site-gen made moves only the files
+    # that differ into it; a fresh folder is swapped in when there is none.
+    fresh = full and not (out / MARKER).is_file()
     edited = None if full or errors else text_only_changes(state, sources, setting)
     if edited is None:  # text-only edits keep every URL
         errors.extend(check_unique_urls(items))
@@ -1087,7 +1090,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     search_dirty = config.search and (full or bool(todo))
     lap("plan")
 
-    target = FreshOutput(out) if full else StagedChanges(out)
+    target = FreshOutput(out) if fresh else StagedChanges(out)
     result = BuildResult(out, reports=len(reports), pages=len(pages), warnings=warnings,
                          failing_checks=len(warnings), timings=timings, full=full)
     try:
@@ -1104,13 +1107,13 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
             from .search import prime_fold_map
             prime_fold_map(config.cache_path / "search")  # before workers fork: they index what they render
         entries, render_errors, kept = render_jobs(maker, todo, target.files_root, workers, tick, line_files,
-                                                   None if full else out)
+                                                   None if fresh else out)
         render_errors.raise_if_any()
         lap("render")
 
         for rel in static_todo:
             data = static[rel.split("/", 1)[1]].read_bytes()
-            if not full and same_bytes(f"{out}/{rel}", data):
+            if not fresh and same_bytes(f"{out}/{rel}", data):
                 kept.add(rel)
             else:
                 write_file(target.files_root / rel, data)
@@ -1120,13 +1123,18 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         search_written: list[str] = []
         if search_dirty:
             search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full,
-                                                         env, state.outputs)
+                                                         env, state.outputs, fresh)
         elif config.search:
             search_files = {p: r[0] for p, r in state.outputs.items() if p.startswith("search/")}
         lap("search")
 
         known = planned | set(static_digests) | set(search_files)
-        removed = [] if full else sorted(p for p in state.outputs if p not in known)
+        if fresh:
+            removed = []
+        elif full:  # no records to trust: whatever the folder holds that this build does not make
+            removed = [rel for rel, _, _ in _output_listing(out) if rel not in known and rel != MARKER]
+        else:
+            removed = sorted(p for p in state.outputs if p not in known)
         written = [rel for rel in [j.path for j in todo] + static_todo if rel not in kept] + search_written
         with guard:
             target.commit(written, removed)
@@ -1384,8 +1392,8 @@ def search_digests(archive: Archive, env: str) -> list[tuple[str, str]]:
 
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
-                  out: Path, full: bool, env: str, outputs: dict[str, tuple[str, int, int]]
-                  ) -> tuple[dict[str, str], list[str]]:
+                  out: Path, full: bool, env: str, outputs: dict[str, tuple[str, int, int]],
+                  new_folder: bool = True) -> tuple[dict[str, str], list[str]]:
     """Bring the search index up to date; stage only index files that changed.
 
     The index is kept current in the cache (``search-out/``): reports whose
@@ -1407,7 +1415,12 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
     published = config.cache_path / "search-out"
     with paused_gc():  # the index's state and postings: many objects, no cycles
         stats = sync_index(search_digests(archive, env), fresh, published, cache, load, version=env, consume=True)
-    staged = list(stats.files) if full else list(stats.changed)
+    if new_folder:
+        staged = list(stats.files)
+    elif full:  # every file is new to this build; stage those the output folder does not hold
+        staged = [rel for rel in stats.files if not _same_index_file(published / rel, out / "search" / rel)]
+    else:
+        staged = list(stats.changed)
     for rel in staged:
         _link_or_copy(published / rel, files_root / "search" / rel)
     changed = set(stats.changed)
@@ -1416,6 +1429,16 @@ def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: l
         known = None if full or rel in changed else outputs.get(f"search/{rel}")
         files[f"search/{rel}"] = known[0] if known is not None else _file_digest(published / rel)
     return files, [f"search/{rel}" for rel in staged]
+
+
+def _same_index_file(published: Path, live: Path) -> bool:
+    """Whether the output folder's index file is the cache's (hard-linked by
+    the last build) or holds its bytes."""
+    try:
+        a, b = os.stat(published), os.stat(live, follow_symlinks=False)
+    except OSError:
+        return False
+    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev) or same_files(published, live)
 
 
 def _file_digest(path: Path) -> str:

@@ -93,6 +93,26 @@ def test_killed_builds_leave_old_or_new_files_and_next_build_is_clean(archives, 
     assert built == new
 
 
+def test_killed_first_builds_leave_no_output_or_a_whole_one(archives, tmp_path):
+    """With no output yet, a build is written into a fresh folder and swapped
+    in (a full build over an existing output stages its files instead, as
+    above): a kill leaves no output/ or the whole new one."""
+    root, _, new, duration = archives
+    rng = random.Random(11)
+    site = tmp_path / "site"
+    shutil.copytree(root / "new" / "content", site / "content")
+    for attempt in range(4):
+        shutil.rmtree(site / "output", ignore_errors=True)
+        process = start_build(site, "--clean")
+        time.sleep(rng.uniform(0.05, max(duration, 0.5)))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        out = site / "output"
+        assert not out.exists() or files(out) == new
+    run_build(site)
+    assert files(site / "output") == new
+
+
 KILL_IN_SEARCH = """
 import os, sys
 import site_gen.search as search

@@ -241,10 +241,33 @@ def test_output_file_changed_by_hand_is_restored(site):
     assert "2022/a/index.html" in result.written and page.read_bytes() == good
 
 
-def test_clean_ignores_cache(site):
+def test_clean_makes_every_page_again_and_moves_only_what_differs(site, tmp_path, monkeypatch):
+    """`--clean` trusts no cache: every page is made again. Over an output
+    folder site-gen made, only files that differ are moved in (a page that
+    was tampered with), files it does not make are removed, and every other
+    file keeps its time, as after any incremental build."""
+    import site_gen.build as build_module
     build(site)
-    result = build(site, clean=True)
-    assert result.full and len(result.written) > 10
+    out = site / "output"
+    (out / "stray.txt").write_text("not made by site-gen", encoding="utf-8")
+    (out / "2021" / "a" / "index.html").write_bytes(b"tampered")
+    before = snapshot(out)
+    made, real = [], build_module.PageMaker.make
+    monkeypatch.setattr(build_module.PageMaker, "make", lambda self, job: made.append(job.path) or real(self, job))
+    result = build(site, clean=True, jobs=1)  # one process: the pages are made here, where they are counted
+    assert result.full and {"2021/a/index.html", "2022/a/index.html", "2022/b/index.html", "index.html"} <= set(made)
+    assert result.written == ["2021/a/index.html"] and result.removed == ["stray.txt"]
+    after = snapshot(out)
+    assert all(after[rel][1] == before[rel][1] for rel in after if rel != "2021/a/index.html")
+    assert bytes_of(out) == clean_copy(site, tmp_path)
+
+
+def test_a_full_build_into_an_empty_folder_swaps_a_fresh_one_in(site):
+    """No site-gen output yet (an empty folder): the build is written into a
+    fresh folder and swapped in, as on the first run."""
+    (site / "output").mkdir()
+    result = build(site)
+    assert result.full and "2021/a/index.html" in result.written and (site / "output" / ".site-gen-output").is_file()
 
 
 def test_template_edit_rerenders_only_pages_made_with_it(site):
