@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="links end in index.html so the archive works opened from disk (file://)")
     build.add_argument("--no-search", action="store_true", help="skip the search index for a quicker build")
     build.add_argument("--strict", action="store_true", help="fail when any arithmetic check fails")
-    build.add_argument("--clean", action="store_true", help="ignore the build cache and rebuild everything")
+    build.add_argument("--clean", action="store_true",
+                       help="ignore the build cache and rebuild everything (files that come out the same stay as they are)")
     build.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     build.add_argument("--quiet", action="store_true", help="print errors only")
 
