@@ -83,6 +83,9 @@ class BuildState:
     setting: str = ""
     contexts: dict[tuple[int, str], str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    # What every report page's digest shared (code, template, navigation):
+    # while it stands, reports of agencies no change touched keep their plan.
+    report_inputs: str = ""
     # The shard files the sources were loaded from: {number: (file name, sources)};
     # not saved in the main file (see save_state).
     shards: dict[int, tuple[str, dict[str, "SourceState"]]] = field(default_factory=dict, repr=False)
@@ -406,14 +409,16 @@ def _year_coverage(archive: Archive, year: int) -> dict[str, Any]:
 
 
 def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = None,
-              contexts: dict[tuple[int, str], str] | None = None) -> list[Job]:
+              contexts: dict[tuple[int, str], str] | None = None,
+              settled: set[tuple[int, str]] | frozenset = frozenset()) -> list[Job]:
     """Every output file of the site with the digest of what it depends on.
 
     `templates` maps a template name to a digest of it and every template it
     extends, includes or imports ("*": the whole theme), so editing one
     template re-renders only the pages made with it. `contexts` receives the
     digest of each report page's inputs other than the report itself (see
-    `text_only_changes`).
+    `text_only_changes`). Reports in `settled` get no page or JSON job: the
+    caller carries those over from the last build (see `_plan`).
     """
     templates = templates or {}
     contexts = {} if contexts is None else contexts
@@ -429,6 +434,8 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     by_year = archive.by_year()
     look = report_look(archive, templates, nav_digest)
     for report in archive.reports:
+        if report.key in settled:
+            continue
         context = contexts[report.key] = report_context(archive, report, env, look)
         jobs.append(report_job(report, context))
         checks = archive.checks.digest(report.key)
@@ -1078,7 +1085,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     if early is not None and edited is None and not full:
         _show_early(maker, state, sources, env, templates, out, early, guard)
         lap("early")
-    jobs, carried, contexts = _plan(archive, state, edited, env, templates, trust_records=in_memory)
+    jobs, carried, contexts = _plan(archive, state, edited, env, templates, sources, trust_records=in_memory)
     planned = {job.path for job in jobs} | carried.keys()
     # The dev server's output folder is its own: it trusts its records there.
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
@@ -1147,7 +1154,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
                                        + list(search_files.items()), state.outputs, set(written) | kept, full))
     lines = _live_lines(state.lines, sources)
     new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
-                           setting=setting, contexts=contexts, links=archive.agency_links)
+                           setting=setting, contexts=contexts, links=archive.agency_links,
+                           report_inputs=report_inputs(archive, env, templates))
     if in_memory:
         new_state.checks, new_state.warnings = checks, warnings
         _MEMORY_STATES[config.cache_path] = new_state
@@ -1211,7 +1219,7 @@ def forget_outputs(cache_dir: Path, paths: Iterable[str]) -> None:
 
 
 def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env: str,
-          templates: dict[str, str], *, trust_records: bool
+          templates: dict[str, str], sources: dict[str, SourceState], *, trust_records: bool
           ) -> tuple[list[Job], dict[str, str], dict[tuple[int, str], str]]:
     """The jobs to compare with the last build's outputs, the outputs carried
     over from it as planned then ({path: digest}), and the report contexts.
@@ -1219,7 +1227,8 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
     After text-only edits (`edited`, see `text_only_changes`) only the edited
     reports' pages are planned and every other page is carried over, provided
     the files the last build wrote are still as it left them; otherwise the
-    whole site is planned.
+    whole site is planned, but for the pages of reports no change can have
+    touched (`_settled_reports`).
     """
     if edited is not None:
         carried = {rel: record[0] for rel, record in state.outputs.items()
@@ -1232,7 +1241,58 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
             return [report_job(r, state.contexts[r.key]) for r in edited], carried, state.contexts
     archive.agency_links = agency_urls(archive)
     contexts: dict[tuple[int, str], str] = {}
-    return plan_site(archive, env, templates, contexts), {}, contexts
+    carried: dict[str, str] = {}
+    settled = _settled_reports(archive, state, sources, report_inputs(archive, env, templates))
+    if settled:
+        out = archive.config.output_path
+        for report in archive.reports:
+            if report.key in settled:
+                for rel in (f"{report.url}index.html", f"{report.url}report.json"):
+                    carried[rel] = state.outputs[rel][0]
+                contexts[report.key] = state.contexts[report.key]
+        if not trust_records and not all(_output_intact(out, rel, state.outputs[rel]) for rel in carried):
+            settled, carried, contexts = set(), {}, {}
+    return plan_site(archive, env, templates, contexts, settled), carried, contexts
+
+
+def report_inputs(archive: Archive, env: str, templates: dict[str, str]) -> str:
+    """What every report page's and report.json's digest shares."""
+    return _hash(env, report_look(archive, templates))
+
+
+def _settled_reports(archive: Archive, state: BuildState, sources: dict[str, SourceState],
+                     inputs: str) -> set[tuple[int, str]]:
+    """The reports whose page and report.json the last build planned as they
+    would be planned now, so the plan carries them over instead of working
+    out their digests again (an added report or a figure edit at 100,000
+    reports no longer plans 200,000 files from scratch).
+
+    A report page's inputs beyond what every page shares are its own source,
+    its neighbours (the same agency a year apart), its check results (its
+    own, and R5 against the same agency's previous year) and its agency
+    page's link. So every report of an agency whose reports changed, came
+    or went, or whose link changed, is planned again; the others are
+    settled, provided the shared inputs (code, template, navigation) and
+    their records stand."""
+    if not state.report_inputs or state.report_inputs != inputs or not state.contexts:
+        return set()
+    touched: set[str] = set()
+    for rel, old in state.sources.items():
+        entry = sources.get(rel)
+        if entry is old:
+            continue
+        for item in (old.item, None if entry is None else entry.item):
+            if isinstance(item, Report):
+                touched.add(item.agency)
+    for rel, entry in sources.items():
+        if rel not in state.sources and isinstance(entry.item, Report):
+            touched.add(entry.item.agency)
+    links = archive.agency_links
+    touched.update(a for a in links.keys() | state.links.keys() if links.get(a) != state.links.get(a))
+    outputs, contexts = state.outputs, state.contexts
+    return {r.key for r in archive.reports
+            if r.agency not in touched and r.key in contexts
+            and f"{r.url}index.html" in outputs and f"{r.url}report.json" in outputs}
 
 
 FINGERPRINT_FILE = "fingerprint.json"
