@@ -254,6 +254,8 @@ def test_a_build_reloads_only_the_pages_it_changed(root: Path) -> None:
     assert reload("/2021/a/", 3) and reload("/2021/a/", 99)  # epochs not remembered: another server's
     assert json.loads(app.respond(f"{RESERVED}poll?epoch=14&error=0").body)["reload"]  # no path: any change
     assert reload("/../etc/passwd", 14)  # not a page: any change
+    state.succeeded(changed=True, files=["search/p/0a.js", "search/d/0/3.js"])  # 16: the index alone
+    assert reload("/search/", 15) and not reload("/2021/a/", 15)  # the search page reads the index as it runs
 
 
 def test_a_404_page_reloads_when_the_404_page_changes(root: Path) -> None:

@@ -321,8 +321,8 @@ class App:
         """The output files the page at `path` is made from (the 404 page too,
         while it has no file of its own); None for a path that is not one."""
         segments = url_segments(path)
-        if segments is None or any(s.startswith(".") for s in segments):
-            return None
+        if segments is None or any(s.startswith(".") for s in segments) or segments[:1] == ["search"]:
+            return None  # not a page; or the search page, which reads the index files as it runs
         files = page_files(segments)
         if not any((self.root / rel).is_file() for rel in files):
             files.add("404.html")
