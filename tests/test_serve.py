@@ -258,6 +258,13 @@ def test_a_build_reloads_only_the_pages_it_changed(root: Path) -> None:
     assert reload("/search/", 15) and not reload("/2021/a/", 15)  # the search page reads the index as it runs
 
 
+def test_a_poll_for_a_path_too_long_for_a_file_name_is_answered(root: Path) -> None:
+    app = App(root, LiveState(epoch=1), poll_seconds=0.01)
+    for path in ("/" + "页" * 300 + "/", "/" + ("a" * 200 + "/") * 30):
+        response = app.respond(f"{RESERVED}poll?epoch=1&error=0&path={quote(path)}")
+        assert response.status == 200 and json.loads(response.body)["reload"] is False
+
+
 def test_a_404_page_reloads_when_the_404_page_changes(root: Path) -> None:
     state = LiveState(epoch=1)
     app = App(root, state, poll_seconds=0.05)

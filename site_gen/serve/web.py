@@ -324,9 +324,16 @@ class App:
         if segments is None or any(s.startswith(".") for s in segments) or segments[:1] == ["search"]:
             return None  # not a page; or the search page, which reads the index files as it runs
         files = page_files(segments)
-        if not any((self.root / rel).is_file() for rel in files):
+        if not any(_is_file(self.root / rel) for rel in files):
             files.add("404.html")
         return files
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long, say: no such page
+        return False
 
 
 def _json(status: int, data: dict) -> Response:
