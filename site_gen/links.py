@@ -17,7 +17,7 @@ from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
-from .content import FRONTMATTER_FENCE, discover_sources, read_source
+from .content import discover_sources, read_source
 from .errors import BuildFailed, SiteGenError, display_path
 from .model import page_from_source, report_from_source
 

@@ -6,9 +6,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from helpers import REPO
 from site_gen.config import _TYPES

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from conftest import FIXTURES, write_files
 from site_gen.build import build_site
 from site_gen.content import MarkdownRenderer
-from site_gen.errors import BuildFailed, SiteGenError
+from site_gen.errors import BuildFailed
 from site_gen.model import RESERVED_SLUGS, make_slug
 
 VECTORS = [line for line in (FIXTURES / "hostile" / "xss.txt").read_text("utf-8").splitlines()

@@ -16,7 +16,7 @@ from site_gen.config import load_config
 from site_gen.content import MarkdownRenderer, check_markdown_limits, read_source, split_frontmatter
 from site_gen.errors import BuildFailed, SiteGenError
 from site_gen.importer import run_import
-from site_gen.model import page_from_source, report_from_source
+from site_gen.model import report_from_source
 from site_gen.yamltools import load_yaml
 
 REPO = Path(__file__).resolve().parents[2]
