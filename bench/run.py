@@ -12,7 +12,8 @@ a separate process with its peak memory (the whole process tree, sampled):
 - site-gen: clean build, no-op rebuild, rebuild after editing one report's
   prose, after changing one figure of another report, after adding one
   report (to the oldest year, then to the newest), after editing one
-  template; `site-gen check`;
+  template; `site-gen check`; `--clean` over the built output (every page
+  made again, only files that differ written);
 - output size, search index size and the bytes a browser fetches per query.
 
 site-gen's bytecode is compiled first, as installing it would.
@@ -198,6 +199,7 @@ def run(reports: int, work: Path) -> dict:
         ("add one, newest year", lambda: add_report(site, newest_year=True), ["build", str(site), "--quiet"]),
         ("edit one template", lambda: edit_template(site), ["build", str(site), "--quiet"]),
         ("check", lambda: None, ["check", str(site)]),
+        ("clean over output", lambda: None, ["build", str(site), "--quiet", "--clean"]),
     ]
     for name, before, args in steps:
         print(f"{name} ...", file=sys.stderr)
@@ -217,7 +219,7 @@ def print_table(results: dict) -> None:
     print(f"\n{results['reports']} reports ({results['source_mb']} MB of sources), {results['cores']} cores\n")
     print(f"{'step':<20}{'seconds':>10}{'x floor':>10}{'peak MiB':>10}")
     for name in ("floor", "clean build", "no-op rebuild", "edit one report", "edit one figure", "add one report",
-                 "add one, newest year", "edit one template", "check"):
+                 "add one, newest year", "edit one template", "check", "clean over output"):
         row = results[name]
         print(f"{name:<20}{row['seconds']:>10.2f}{row['seconds'] / floor:>10.2f}{row['peak_mib']:>10}")
     print(f"\noutput: {results['output_mb']} MB in {results['output_files']} files")
