@@ -424,7 +424,7 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     contexts = {} if contexts is None else contexts
 
     def tpl(name: str) -> str:
-        return templates.get(name, templates.get("*", ""))
+        return template_digest(templates, name)
 
     config = archive.config
     links = archive.agency_links
@@ -478,11 +478,17 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     return jobs
 
 
+def template_digest(templates: dict[str, str], name: str) -> str:
+    """A template's digest (with what it extends, includes, imports), or the
+    whole theme's ("*") when the template is not known by name."""
+    return templates.get(name, templates.get("*", ""))
+
+
 def report_look(archive: Archive, templates: dict[str, str], nav_digest: str | None = None) -> str:
     """What every report page's digest shares: its template and the navigation."""
     if nav_digest is None:
         nav_digest = _digest(_nav(archive), EXTRA_PAGE_MODULES)
-    return _hash(templates.get("report.html", templates.get("*", "")), nav_digest)
+    return _hash(template_digest(templates, "report.html"), nav_digest)
 
 
 def report_context(archive: Archive, report: Report, env: str, look: str) -> str:
@@ -1085,7 +1091,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     if early is not None and edited is None and not full:
         _show_early(maker, state, sources, env, templates, out, early, guard)
         lap("early")
-    jobs, carried, contexts = _plan(archive, state, edited, env, templates, sources, trust_records=in_memory)
+    inputs = report_inputs(archive, env, templates)
+    jobs, carried, contexts = _plan(archive, state, edited, env, templates, sources, inputs, trust_records=in_memory)
     planned = {job.path for job in jobs} | carried.keys()
     # The dev server's output folder is its own: it trusts its records there.
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
@@ -1130,7 +1137,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         search_written: list[str] = []
         if search_dirty:
             search_files, search_written = _write_search(config, archive, maker, entries, target.files_root, out, full,
-                                                         env, state.outputs, fresh)
+                                                         env, state.outputs, new_folder=fresh)
         elif config.search:
             search_files = {p: r[0] for p, r in state.outputs.items() if p.startswith("search/")}
         lap("search")
@@ -1155,7 +1162,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     lines = _live_lines(state.lines, sources)
     new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
                            setting=setting, contexts=contexts, links=archive.agency_links,
-                           report_inputs=report_inputs(archive, env, templates))
+                           report_inputs=inputs)
     if in_memory:
         new_state.checks, new_state.warnings = checks, warnings
         _MEMORY_STATES[config.cache_path] = new_state
@@ -1219,7 +1226,7 @@ def forget_outputs(cache_dir: Path, paths: Iterable[str]) -> None:
 
 
 def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env: str,
-          templates: dict[str, str], sources: dict[str, SourceState], *, trust_records: bool
+          templates: dict[str, str], sources: dict[str, SourceState], inputs: str, *, trust_records: bool
           ) -> tuple[list[Job], dict[str, str], dict[tuple[int, str], str]]:
     """The jobs to compare with the last build's outputs, the outputs carried
     over from it as planned then ({path: digest}), and the report contexts.
@@ -1242,7 +1249,7 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
     archive.agency_links = agency_urls(archive)
     contexts: dict[tuple[int, str], str] = {}
     carried: dict[str, str] = {}
-    settled = _settled_reports(archive, state, sources, report_inputs(archive, env, templates))
+    settled = _settled_reports(archive, state, sources, inputs)
     if settled:
         out = archive.config.output_path
         for report in archive.reports:
@@ -1452,14 +1459,17 @@ def search_digests(archive: Archive, env: str) -> list[tuple[str, str]]:
 
 
 def _write_search(config: Config, archive: Archive, maker: PageMaker, entries: list, files_root: Path,
-                  out: Path, full: bool, env: str, outputs: dict[str, tuple[str, int, int]],
-                  new_folder: bool = True) -> tuple[dict[str, str], list[str]]:
+                  out: Path, full: bool, env: str, outputs: dict[str, tuple[str, int, int]], *,
+                  new_folder: bool) -> tuple[dict[str, str], list[str]]:
     """Bring the search index up to date; stage only index files that changed.
 
     The index is kept current in the cache (``search-out/``): reports whose
     entry is unchanged cost a comparison; the others were rendered this time
     (their entries come from the workers, terms included) or have their text
-    made here. Returns {path: digest} of every index file and the paths staged.
+    made here. Every index file is staged when the build writes a fresh
+    folder (`new_folder`); a full build over output/ stages those that
+    differ from it. Returns {path: digest} of every index file and the paths
+    staged.
     """
     from .search import sync_index
     cache = config.cache_path / "search"

@@ -469,7 +469,7 @@ def test_early_page_of_a_build_that_failed_is_remade_next_time(site, tmp_path, m
     server's state does not know; after `forget_outputs` the next build remakes
     it, even when the source went back to what the state knew."""
     import site_gen.build as build_module
-    from site_gen.errors import SiteGenError
+    from site_gen.errors import BuildFailed, SiteGenError
     out, cache = tmp_path / "served", tmp_path / "served-cache"
     build(site, out_dir=out, cache_dir=cache, state_in_memory=True)
     source = site / "content" / "2022" / "b.md"
@@ -483,7 +483,7 @@ def test_early_page_of_a_build_that_failed_is_remade_next_time(site, tmp_path, m
 
     with monkeypatch.context() as patch:
         patch.setattr(build_module.PageMaker, "_year", broken_year)
-        with pytest.raises(Exception):
+        with pytest.raises(BuildFailed, match="the year page broke"):
             build(site, out_dir=out, cache_dir=cache, state_in_memory=True, early=shown.extend)
     assert shown == ["2022/b/index.html"] and b">5678<" in (out / "2022" / "b" / "index.html").read_bytes()
     build_module.forget_outputs(cache, shown)

@@ -260,8 +260,8 @@ class LiveState:
             while (self.epoch == epoch and self.error_id == error_id and not self.closed
                    and (left := deadline - time.monotonic()) > 0):
                 self._cond.wait(left)
-            now = {"epoch": self.epoch, "error": self.error, "error_id": self.error_id}
-        return {**now, "reload": self.changed_for(epoch, files)}
+            return {"epoch": self.epoch, "error": self.error, "error_id": self.error_id,
+                    "reload": self.changed_for(epoch, files)}  # the same epoch as the answer
 
 
 class App:
