@@ -302,14 +302,16 @@ def test_a_build_with_nothing_to_render_never_imports_markdown(seed_site):
     build(seed_site)
     script = ("import sys; from pathlib import Path; from site_gen.build import build_site; "
               f"r = build_site(Path({str(seed_site)!r})); "
-              "print(len(r.written), 'markdown' in sys.modules, 'concurrent.futures.process' in sys.modules)")
+              "print(len(r.written), 'markdown' in sys.modules, 'concurrent.futures.process' in sys.modules, "
+              "'pygments' in sys.modules)")
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert shown.stdout.split() == ["0", "False", "False"]
+    assert shown.stdout.split() == ["0", "False", "False", "False"]
     source = next((seed_site / "content" / "2022").glob("*.md"))
     source.write_text(source.read_text("utf-8") + "\n新增一句。\n", "utf-8")
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    written, markdown_loaded, _ = shown.stdout.split()
+    written, markdown_loaded, _, pygments_loaded = shown.stdout.split()
     assert int(written) > 0 and markdown_loaded == "True"
+    assert pygments_loaded == "False"  # Markdown's fenced code imports it for highlighting never used
 
 
 def test_cache_files_are_linked_into_new_folders(tmp_path):
