@@ -49,7 +49,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 8
+STATE_VERSION = 9
 PARALLEL_THRESHOLD = 48  # sources to read before reading takes worker processes
 # Output files to make before making them takes worker processes: fewer than
 # for reading, as one file can be a table page over a year's reports.
@@ -92,12 +92,9 @@ class BuildState:
     # The shard files the sources were loaded from: {number: (file name, sources)};
     # not saved in the main file (see save_state).
     shards: dict[int, tuple[str, dict[str, "SourceState"]]] = field(default_factory=dict, repr=False)
-    # The last build's check results and warnings: after text-only edits
-    # they still hold. The dev server keeps them in memory; the cache file
-    # keeps what the sources do not (`saved_checks`, see save_state).
+    # The dev server's last check results and warnings, kept in its memory only.
     checks: ArchiveChecks | None = field(default=None, repr=False)
     warnings: list[SiteGenError] | None = field(default=None, repr=False)
-    saved_checks: tuple | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -991,8 +988,7 @@ def save_state(config: Config, state: BuildState) -> None:
         with open(folder / name, "wb") as handle:
             pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
         names[number] = name
-    main = replace(state, sources={_SHARD_INDEX: names}, shards={}, checks=None, warnings=None,  # type: ignore[dict-item]
-                   saved_checks=_lean_checks(state))
+    main = replace(state, sources={_SHARD_INDEX: names}, shards={}, checks=None, warnings=None)  # type: ignore[dict-item]
     tmp = (folder / STATE_FILE).with_suffix(".tmp")
     with open(tmp, "wb") as handle:
         pickle.dump(main, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -1001,32 +997,6 @@ def save_state(config: Config, state: BuildState) -> None:
     for stale in folder.glob("sources-*.pickle"):
         if stale.name not in keep:
             stale.unlink(missing_ok=True)
-
-
-def _lean_checks(state: BuildState) -> tuple | None:
-    """What the cache file keeps of the last check results: R5 by report,
-    failure counts and the warnings; the single-report results are in the
-    sources already. A prose edit then skips checking the archive again
-    (~0.1 s at 10,000 reports)."""
-    checks, warnings = state.checks, state.warnings
-    if checks is None or warnings is None:
-        return None
-    return checks.lean(), [(w.message, w.path, w.line, w.column, w.hint) for w in warnings]
-
-
-def _last_checks(state: BuildState) -> tuple[ArchiveChecks, list[SiteGenError]] | None:
-    """The last build's check results and warnings: the dev server's, or
-    those the cache file kept, bound to the cached reports (the caller knows
-    they still hold: see `text_only_changes`)."""
-    if state.checks is None and state.saved_checks is not None:
-        (lean, warnings), state.saved_checks = state.saved_checks, None
-        reports = [s.item for s in state.sources.values() if isinstance(s.item, Report)]
-        packed = {s.item.key: s.checks for s in state.sources.values() if s.checks is not None}
-        state.checks = ArchiveChecks.from_lean(lean, reports, packed)
-        state.warnings = [SiteGenError(*fields) for fields in warnings]
-    if state.checks is None or state.warnings is None:
-        return None
-    return state.checks, state.warnings
 
 
 def _output_intact(out: Path, rel: str, record: tuple[str, int, int]) -> bool:
@@ -1127,9 +1097,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     gc.freeze()  # the sources just read live through the build too
     lap("read")
 
-    last = _last_checks(state) if edited is not None else None
-    if last is not None:
-        checks, warnings = last[0].rebound(reports), last[1]  # the last build's, still true
+    if edited is not None and state.checks is not None and state.warnings is not None:
+        checks, warnings = state.checks.rebound(reports), state.warnings  # the dev server's, still true
     else:
         checks = archive_checks(sources, state)
         warnings = located_failures(reports, checks, config.root, state.lines)
@@ -1217,8 +1186,8 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
                            setting=setting, contexts=contexts, links=archive.agency_links,
                            report_inputs=inputs, scoped_inputs=scoped)
-    new_state.checks, new_state.warnings = checks, warnings
     if in_memory:
+        new_state.checks, new_state.warnings = checks, warnings
         _MEMORY_STATES[config.cache_path] = new_state
     else:
         new_state.sources, new_state.shards = _lean(sources), state.shards

@@ -365,19 +365,6 @@ class ArchiveChecks(Mapping):
         again._counts, again._digests = self._counts, self._digests
         return again
 
-    def lean(self) -> tuple:
-        """What these results hold beyond the single-report ones (R5 and
-        the failure counts), for the build cache (see `from_lean`)."""
-        return self._r5, self._counts
-
-    @classmethod
-    def from_lean(cls, lean: tuple, reports: Iterable[Report],
-                  packed: dict[tuple[int, str], PackedChecks | list[CheckResult]]) -> "ArchiveChecks":
-        continuity, counts = lean
-        again = cls({r.key: r for r in reports}, packed, continuity)
-        again._counts = counts
-        return again
-
     def __getitem__(self, key: tuple[int, str]) -> list[CheckResult]:
         found = self._full.get(key)
         if found is None:

@@ -416,36 +416,6 @@ def test_text_only_edits_in_the_dev_server_state(site, tmp_path, full_plans):
     assert bytes_of(out) == clean_copy(site, tmp_path)
 
 
-def test_text_only_edits_reuse_the_check_results_the_cache_kept(site, tmp_path, monkeypatch):
-    """A rebuild from the cache file after prose edits takes the last
-    build's check results and warnings instead of checking the archive
-    again; any other change checks it again."""
-    import site_gen.build as build_module
-    bad = site / "content" / "2022" / "b.md"
-    bad.write_text(bad.read_text(encoding="utf-8").replace(
-        "admin_review: {upheld: 0, corrected: 0, other: 0, pending: 0, total: 0}",
-        "admin_review: {upheld: 1, corrected: 0, other: 0, pending: 0, total: 0}"), encoding="utf-8")
-    first = build(site)
-    checked = []
-    original = build_module.archive_checks
-    monkeypatch.setattr(build_module, "archive_checks", lambda *a: checked.append(1) or original(*a))
-    _append_prose(bad, "有问题的这篇改了正文。")
-    _append_prose(site / "content" / "2021" / "a.md", "这篇也改了正文。")
-    result = build(site)
-    assert checked == []
-    assert len(first.warnings) == 1 and [str(w) for w in result.warnings] == [str(w) for w in first.warnings]
-    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
-    assert checked == [1]  # the clean copy
-    from site_gen.errors import BuildFailed
-    _append_prose(bad, "再改一次。")
-    with pytest.raises(BuildFailed) as info:  # --strict fails on the kept warnings
-        build(site, strict=True)
-    assert [str(e) for e in info.value.errors] == [str(w) for w in first.warnings] and checked == [1]
-    bad.write_text(bad.read_text(encoding="utf-8").replace("upheld: 1,", "upheld: 0,"), encoding="utf-8")
-    assert build(site).warnings == [] and checked == [1, 1]  # a figure edit checks again
-    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
-
-
 def test_clean_rebuilds_the_search_index_it_kept(site):
     build(site)
     kept = site / ".site-gen-cache" / "search-out"
