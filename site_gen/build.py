@@ -49,7 +49,7 @@ STATE_FILE = "state.pickle"
 # Sections of the site a page module adds to the navigation: (module, message key, path).
 NAV_SECTIONS = (("site_gen.tables", "tables.title", "tables/"), ("site_gen.tables", "tables.agencies", "agencies/"))
 EXTRA_PAGE_MODULES: tuple[str, ...] = ("site_gen.tables", "site_gen.export", "site_gen.coverage")
-STATE_VERSION = 9
+STATE_VERSION = 6
 PARALLEL_THRESHOLD = 48  # sources to read before reading takes worker processes
 # Output files to make before making them takes worker processes: fewer than
 # for reading, as one file can be a table page over a year's reports.
@@ -86,9 +86,6 @@ class BuildState:
     # What every report page's digest shared (code, template, navigation):
     # while it stands, reports of agencies no change touched keep their plan.
     report_inputs: str = ""
-    # {path: (agency, digest of its inputs)} of the files page modules scope
-    # to one agency (PlannedFile.agency): untouched agencies keep theirs.
-    scoped_inputs: dict[str, tuple[str, str]] = field(default_factory=dict)
     # The shard files the sources were loaded from: {number: (file name, sources)};
     # not saved in the main file (see save_state).
     shards: dict[int, tuple[str, dict[str, "SourceState"]]] = field(default_factory=dict, repr=False)
@@ -127,11 +124,6 @@ class PlannedFile:
     args: tuple = ()
     inputs: Any = None
     template: str | None = "*"  # the template it is made with; "*" any, None none (data files)
-    # The agency whose reports alone (beside what every page shares) the file
-    # is made from: while no change touches that agency, the planner takes the
-    # digest of `inputs` from the last build and never reads them, so `inputs`
-    # may be a function that works them out (only when needed).
-    agency: str | None = None
 
 
 @dataclass
@@ -418,9 +410,7 @@ def _year_coverage(archive: Archive, year: int) -> dict[str, Any]:
 
 def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = None,
               contexts: dict[tuple[int, str], str] | None = None,
-              settled: set[tuple[int, str]] | frozenset = frozenset(),
-              scoped: dict[str, tuple[str, str]] | None = None,
-              reuse: dict[str, tuple[str, str]] | None = None) -> list[Job]:
+              settled: set[tuple[int, str]] | frozenset = frozenset()) -> list[Job]:
     """Every output file of the site with the digest of what it depends on.
 
     `templates` maps a template name to a digest of it and every template it
@@ -428,15 +418,10 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
     template re-renders only the pages made with it. `contexts` receives the
     digest of each report page's inputs other than the report itself (see
     `text_only_changes`). Reports in `settled` get no page or JSON job: the
-    caller carries those over from the last build (see `_plan`). `scoped`
-    receives {path: (agency, inputs digest)} of the files page modules scope
-    to one agency; a file found in `reuse` (the last build's, for agencies no
-    change touched) takes its inputs digest from there.
+    caller carries those over from the last build (see `_plan`).
     """
     templates = templates or {}
     contexts = {} if contexts is None else contexts
-    scoped = {} if scoped is None else scoped
-    reuse = reuse or {}
 
     def tpl(name: str) -> str:
         return template_digest(templates, name)
@@ -472,14 +457,7 @@ def plan_site(archive: Archive, env: str, templates: dict[str, str] | None = Non
         module = importlib.import_module(module_name)
         for planned in module.plan(archive):
             look = "" if planned.template is None else tpl(planned.template)
-            if planned.agency is not None:
-                last = reuse.get(planned.path)
-                if last is None or last[0] != planned.agency:
-                    inputs = planned.inputs() if callable(planned.inputs) else planned.inputs
-                    last = (planned.agency, inputs if isinstance(inputs, str) else _digest(inputs))
-                scoped[planned.path] = last
-                known = (None, last[1])
-            elif isinstance(planned.inputs, str):  # already a digest
+            if isinstance(planned.inputs, str):  # already a digest
                 known = (planned.inputs, planned.inputs)
             else:
                 known = inputs_digests.get(id(planned.inputs))
@@ -1114,8 +1092,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
         _show_early(maker, state, sources, env, templates, out, early, guard)
         lap("early")
     inputs = report_inputs(archive, env, templates)
-    jobs, carried, contexts, scoped = _plan(archive, state, edited, env, templates, sources, inputs,
-                                            trust_records=in_memory)
+    jobs, carried, contexts = _plan(archive, state, edited, env, templates, sources, inputs, trust_records=in_memory)
     planned = {job.path for job in jobs} | carried.keys()
     # The dev server's output folder is its own: it trusts its records there.
     todo = [job for job in jobs if full or state.outputs.get(job.path, ("",))[0] != job.digest
@@ -1185,7 +1162,7 @@ def _build_locked(config: Config, out: Path, *, clean: bool, workers: int, progr
     lines = _live_lines(state.lines, sources)
     new_state = BuildState(state.key, sources, new_outputs, state.continuity, lines, line_files,
                            setting=setting, contexts=contexts, links=archive.agency_links,
-                           report_inputs=inputs, scoped_inputs=scoped)
+                           report_inputs=inputs)
     if in_memory:
         new_state.checks, new_state.warnings = checks, warnings
         _MEMORY_STATES[config.cache_path] = new_state
@@ -1250,17 +1227,15 @@ def forget_outputs(cache_dir: Path, paths: Iterable[str]) -> None:
 
 def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env: str,
           templates: dict[str, str], sources: dict[str, SourceState], inputs: str, *, trust_records: bool
-          ) -> tuple[list[Job], dict[str, str], dict[tuple[int, str], str], dict[str, tuple[str, str]]]:
+          ) -> tuple[list[Job], dict[str, str], dict[tuple[int, str], str]]:
     """The jobs to compare with the last build's outputs, the outputs carried
-    over from it as planned then ({path: digest}), the report contexts and
-    the inputs of agency-scoped files (see `plan_site`).
+    over from it as planned then ({path: digest}), and the report contexts.
 
     After text-only edits (`edited`, see `text_only_changes`) only the edited
     reports' pages are planned and every other page is carried over, provided
     the files the last build wrote are still as it left them; otherwise the
     whole site is planned, but for the pages of reports no change can have
-    touched (`_settled_reports`) and the inputs of the agency-scoped files of
-    the agencies no change touched.
+    touched (`_settled_reports`).
     """
     if edited is not None:
         carried = {rel: record[0] for rel, record in state.outputs.items()
@@ -1270,13 +1245,11 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
         out = archive.config.output_path
         if trust_records or all(_output_intact(out, rel, state.outputs[rel]) for rel in carried):
             archive.agency_links = state.links
-            return ([report_job(r, state.contexts[r.key]) for r in edited], carried, state.contexts,
-                    state.scoped_inputs)
+            return [report_job(r, state.contexts[r.key]) for r in edited], carried, state.contexts
     archive.agency_links = agency_urls(archive)
     contexts: dict[tuple[int, str], str] = {}
     carried: dict[str, str] = {}
-    touched = _touched_agencies(archive, state, sources)
-    settled = _settled_reports(archive, state, touched, inputs)
+    settled = _settled_reports(archive, state, sources, inputs)
     if settled:
         out = archive.config.output_path
         for report in archive.reports:
@@ -1286,9 +1259,7 @@ def _plan(archive: Archive, state: BuildState, edited: list[Report] | None, env:
                 contexts[report.key] = state.contexts[report.key]
         if not trust_records and not all(_output_intact(out, rel, state.outputs[rel]) for rel in carried):
             settled, carried, contexts = set(), {}, {}
-    reuse = {path: last for path, last in state.scoped_inputs.items() if last[0] not in touched}
-    scoped: dict[str, tuple[str, str]] = {}
-    return plan_site(archive, env, templates, contexts, settled, scoped, reuse), carried, contexts, scoped
+    return plan_site(archive, env, templates, contexts, settled), carried, contexts
 
 
 def report_inputs(archive: Archive, env: str, templates: dict[str, str]) -> str:
@@ -1296,7 +1267,8 @@ def report_inputs(archive: Archive, env: str, templates: dict[str, str]) -> str:
     return _hash(env, report_look(archive, templates))
 
 
-def _settled_reports(archive: Archive, state: BuildState, touched: set[str], inputs: str) -> set[tuple[int, str]]:
+def _settled_reports(archive: Archive, state: BuildState, sources: dict[str, SourceState],
+                     inputs: str) -> set[tuple[int, str]]:
     """The reports whose page and report.json the last build planned as they
     would be planned now, so the plan carries them over instead of working
     out their digests again (an added report or a figure edit at 100,000
@@ -1311,16 +1283,6 @@ def _settled_reports(archive: Archive, state: BuildState, touched: set[str], inp
     their records stand."""
     if not state.report_inputs or state.report_inputs != inputs or not state.contexts:
         return set()
-    outputs, contexts = state.outputs, state.contexts
-    return {r.key for r in archive.reports
-            if r.agency not in touched and r.key in contexts
-            and f"{r.url}index.html" in outputs and f"{r.url}report.json" in outputs}
-
-
-def _touched_agencies(archive: Archive, state: BuildState, sources: dict[str, SourceState]) -> set[str]:
-    """The agencies a change since the last build can have touched: one of
-    their sources changed, came or went, or their agency page link changed
-    (`archive.agency_links`, worked out for this build)."""
     touched: set[str] = set()
     for rel, old in state.sources.items():
         entry = sources.get(rel)
@@ -1334,7 +1296,10 @@ def _touched_agencies(archive: Archive, state: BuildState, sources: dict[str, So
             touched.add(entry.item.agency)
     links = archive.agency_links
     touched.update(a for a in links.keys() | state.links.keys() if links.get(a) != state.links.get(a))
-    return touched
+    outputs, contexts = state.outputs, state.contexts
+    return {r.key for r in archive.reports
+            if r.agency not in touched and r.key in contexts
+            and f"{r.url}index.html" in outputs and f"{r.url}report.json" in outputs}
 
 
 FINGERPRINT_FILE = "fingerprint.json"

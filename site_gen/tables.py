@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Callable, Iterable
 
 from .charts import Point, bin_values, chart_data, distribution_chart, trend_chart
@@ -382,7 +381,7 @@ def plan(archive: Any) -> Iterable[Any]:
     yield PlannedFile("agencies/index.html", "agencies_index", (), ["agencies_index", agency_list], "agencies.html")
     for agency, reports in idx.agencies.items():
         yield PlannedFile(f"agencies/{idx.slugs[agency]}/index.html", "agency", (agency,),
-                          partial(_agency_inputs, archive, agency, reports), "agency.html", agency=agency)
+                          _agency_inputs(archive, agency, reports), "agency.html")
 
 
 def make(kind: str, args: tuple, archive: Any, render: Callable[..., bytes], renderer: Any) -> bytes:

@@ -623,30 +623,3 @@ def test_a_figure_edit_plans_the_pages_of_its_agency_only(site, tmp_path, monkey
     assert planned == [["2021/a/index.html", "2021/a/report.json", "2022/a/index.html", "2022/a/report.json",
                         "2022/c/index.html", "2022/c/report.json"]]
     assert bytes_of(site / "output") == clean_copy(site, tmp_path)
-
-
-def test_agency_pages_work_out_inputs_only_for_touched_agencies(site, tmp_path, monkeypatch):
-    """An agency page is made from its agency's reports alone (beside what
-    every page shares): the plan works out its inputs again only for the
-    agencies a change touched, yet a template edit still remakes them all."""
-    import site_gen.tables as tables_module
-    build(site)
-    worked_out, original = [], tables_module._agency_inputs
-    monkeypatch.setattr(tables_module, "_agency_inputs",
-                        lambda archive, agency, reports: worked_out.append(agency) or original(archive, agency, reports))
-    _set_region(site / "content" / "2022" / "b.md", "乙县")
-    result = build(site)
-    assert worked_out == ["乙县人民政府"]
-    assert "agencies/b/index.html" in result.written and "agencies/a/index.html" not in result.written
-    assert "乙县" in (site / "output" / "agencies" / "b" / "index.html").read_text(encoding="utf-8")
-    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
-    worked_out.clear()
-    override = site / "themes" / "default" / "templates" / "agency.html"
-    override.parent.mkdir(parents=True)
-    from site_gen.render import default_theme_dir
-    override.write_text((default_theme_dir() / "templates" / "agency.html").read_text(encoding="utf-8")
-                        .replace("</h1>", "</h1><p>改过的模板</p>", 1), encoding="utf-8")
-    result = build(site)
-    assert worked_out == [] and {"agencies/a/index.html", "agencies/b/index.html"} <= set(result.written)
-    assert "改过的模板" in (site / "output" / "agencies" / "a" / "index.html").read_text(encoding="utf-8")
-    assert bytes_of(site / "output") == clean_copy(site, tmp_path)
