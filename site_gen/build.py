@@ -386,11 +386,17 @@ def report_json(report: Report, results: list[CheckResult]) -> dict[str, Any]:
 
 
 def agency_urls(archive: Archive) -> dict[str, str]:
-    """The agency page of each agency, when the table pages are built."""
+    """The agency page of each agency, when the table pages are built
+    (worked out once per archive: the dev server's early pages need them
+    before the plan does)."""
     if "site_gen.tables" not in EXTRA_PAGE_MODULES:
         return {}
-    from .tables import agency_url
-    return {agency: agency_url(archive, agency) for agency in {r.agency for r in archive.reports}}
+    found = archive._memo.get("agency_urls")
+    if found is None:
+        from .tables import agency_url
+        found = archive._memo["agency_urls"] = {agency: agency_url(archive, agency)
+                                                for agency in {r.agency for r in archive.reports}}
+    return found
 
 
 def _coverage_inputs(archive: Archive, year: int) -> Any:

@@ -316,7 +316,6 @@ class App:
         finally:
             self._pollers.release()
 
-
     def _files_of(self, path: str) -> set[str] | None:
         """The output files the page at `path` is made from (the 404 page too,
         while it has no file of its own); None for a path that is not one."""
