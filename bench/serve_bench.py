@@ -12,7 +12,9 @@ edits one report's prose at a time and measures:
   page    the same plus an HTTP fetch of the edited page showing the new text
 
 then changes one figure of a report's frontmatter (which its year, table and
-agency pages and the data files show too) and measures the same way.
+agency pages and the data files show too) and measures the same way, then adds
+new reports of new agencies to the newest year and measures the time until the
+new report's page is served.
 
 Then it repeats one edit against `build_site` in-process to show where the
 incremental build spends its time (`BuildResult.timings`).  Targets: < 300 ms
@@ -85,6 +87,20 @@ def edit_figure(path: Path, value: int) -> None:
     path.write_text(re.sub(r"(?m)^(\s*admin_penalty: )\d+", rf"\g<1>{value}", text, count=1), encoding="utf-8")
 
 
+def add_report(root: Path, k: int) -> tuple[Path, str]:
+    """A new report of a new agency in the newest year, as an editor adds one;
+    returns its source and its agency's name."""
+    year = YEARS[-1]
+    agency = f"新增{k:03d}乡人民政府"
+    text = (SEED.read_text(encoding="utf-8").replace(SEED_AGENCY, agency)
+            .replace("year: 2022", f"year: {year}", 1)
+            .replace("2022年", f"{year}年")
+            .replace("published: 2023-01-12", f"published: {year + 1}-01-12", 1))
+    path = root / "content" / str(year) / f"added-{k:03d}.md"
+    path.write_text(text, encoding="utf-8")
+    return path, agency
+
+
 def edit(path: Path, word: str) -> None:
     """Replace the first heading word of the prose, the way an editor saves."""
     text = path.read_text(encoding="utf-8")
@@ -145,7 +161,7 @@ class LiveServer:
             self.proc.wait()
 
 
-def measure_server(site: Path, sources: list[Path], edits: int, figure_edits: int) -> dict:
+def measure_server(site: Path, sources: list[Path], edits: int, figure_edits: int, adds: int = 0) -> dict:
     started = time.perf_counter()
     server = LiveServer(site)
     try:
@@ -178,8 +194,22 @@ def measure_server(site: Path, sources: list[Path], edits: int, figure_edits: in
             else:
                 figure.append(t2 - t0)
             server.wait_line(r"^built in", 120, mark)
+        added = []
+        for k in range(adds):
+            snap = server.state()
+            mark = len(server.lines)
+            time.sleep(0.05)
+            t0 = time.perf_counter()
+            path, agency = add_report(site, k)
+            server.wait_epoch(snap["epoch"], snap["error_id"])
+            body = server.get(f"/{path.parent.name}/{path.stem}/").decode("utf-8")
+            added.append(time.perf_counter() - t0)
+            if agency not in body:
+                raise RuntimeError(f"the added report's page does not show {agency!r}")
+            server.wait_line(r"^built in", 120, mark)
         rebuilds = [ln for ln in server.lines if ln.startswith("built in")]
-        return {"initial": initial, "change": change, "page": page, "figure": figure, "server_lines": rebuilds}
+        return {"initial": initial, "change": change, "page": page, "figure": figure, "added": added,
+                "server_lines": rebuilds}
     finally:
         server.stop()
 
@@ -197,19 +227,21 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms"
 
 
-def run(count: int, edits: int, stages: bool, figure_edits: int = 0) -> None:
+def run(count: int, edits: int, stages: bool, figure_edits: int = 0, adds: int = 0) -> None:
     precompile()
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         site = Path(tmp) / "site"
         t = time.perf_counter()
         sources = make_archive(site, count)
         print(f"{count} reports generated in {time.perf_counter() - t:.1f}s", flush=True)
-        result = measure_server(site, sources, edits, figure_edits)
+        result = measure_server(site, sources, edits, figure_edits, adds)
         print(f"  serve: first build and ready {result['initial']:.1f}s", flush=True)
         print(f"  save -> epoch moves:       {ms(result['change'])}", flush=True)
         print(f"  save -> reloaded page:     {ms(result['page'])}", flush=True)
         if result["figure"]:
             print(f"  figure edit -> page:       {ms(result['figure'])}", flush=True)
+        if result["added"]:
+            print(f"  added report -> its page:  {ms(result['added'])}", flush=True)
         print(f"  first build: {result['server_lines'][0] if result['server_lines'] else '?'}", flush=True)
         for line in result["server_lines"][1:]:
             print(f"  server: {line}", flush=True)
@@ -227,11 +259,13 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=8, help="prose edits measured per size (default 8)")
     parser.add_argument("--figure-edits", type=int, default=2,
                         help="then edits of one figure of the frontmatter (default 2)")
+    parser.add_argument("--adds", type=int, default=2,
+                        help="then new reports added to the newest year (default 2)")
     parser.add_argument("--stages", action="store_true",
                         help="also time every stage of one incremental build in-process (builds the archive again)")
     args = parser.parse_args()
     for count in args.sizes:
-        run(count, args.edits, args.stages, args.figure_edits)
+        run(count, args.edits, args.stages, args.figure_edits, args.adds)
 
 
 if __name__ == "__main__":

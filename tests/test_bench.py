@@ -49,3 +49,16 @@ def test_benchmark_runs_end_to_end_on_a_tiny_archive(tmp_path):
         page = next((site / "output").glob(f"*/{name}/index.html"))
         assert "新增" in page.read_text("utf-8")
     assert "benchmark edit" in (site / "themes" / "default" / "templates" / "page.html").read_text("utf-8")
+
+
+def test_serve_benchmark_measures_edits_and_additions_through_a_real_server():
+    """bench/serve_bench.py drives `site-gen serve`: it fails unless each
+    edited or added report's page is served showing the change."""
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "serve_bench.py"), "12",
+                           "--edits", "1", "--figure-edits", "1", "--adds", "2"],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in ("save -> reloaded page:", "figure edit -> page:", "added report -> its page:"):
+        assert line in done.stdout, line
+    # at least one rebuild per change after the first build, each reported by the server
+    assert done.stdout.count("  server: built in") >= 4
