@@ -59,6 +59,14 @@ def agency_name(i: int, rng: random.Random) -> str:
     return place + rng.choice(SUFFIX)
 
 
+def seed_report(seed: str, agency: str, year: int) -> str:
+    """The seed report as another agency's, for another year."""
+    return (seed.replace(SEED_AGENCY, agency)
+            .replace("year: 2022", f"year: {year}", 1)
+            .replace("2022年", f"{year}年")
+            .replace("published: 2023-01-12", f"published: {year + 1}-01-12", 1))
+
+
 def make_archive(root: Path, count: int) -> list[Path]:
     """An archive of `count` reports made from the seed; returns the source paths."""
     rng = random.Random(count)
@@ -68,14 +76,9 @@ def make_archive(root: Path, count: int) -> list[Path]:
     paths = []
     for i in range(count):
         year = YEARS[i % len(YEARS)]
-        agency = agency_name(i, rng)
-        text = (seed.replace(SEED_AGENCY, agency)
-                .replace("year: 2022", f"year: {year}", 1)
-                .replace("2022年", f"{year}年")
-                .replace("published: 2023-01-12", f"published: {year + 1}-01-12", 1))
         path = root / "content" / str(year) / f"agency-{i:05d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(seed_report(seed, agency_name(i, rng), year), encoding="utf-8")
         paths.append(path)
     return paths
 
@@ -92,12 +95,8 @@ def add_report(root: Path, k: int) -> tuple[Path, str]:
     returns its source and its agency's name."""
     year = YEARS[-1]
     agency = f"新增{k:03d}乡人民政府"
-    text = (SEED.read_text(encoding="utf-8").replace(SEED_AGENCY, agency)
-            .replace("year: 2022", f"year: {year}", 1)
-            .replace("2022年", f"{year}年")
-            .replace("published: 2023-01-12", f"published: {year + 1}-01-12", 1))
     path = root / "content" / str(year) / f"added-{k:03d}.md"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(seed_report(SEED.read_text(encoding="utf-8"), agency, year), encoding="utf-8")
     return path, agency
 
 

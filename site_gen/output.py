@@ -172,9 +172,10 @@ def write_file(path: Path | str, data: bytes) -> None:
 
 def _open_regular(path: Path | str) -> BinaryIO | None:
     """The file at `path` opened for reading if it is a regular file (not
-    through a symbolic link), else None."""
+    through a symbolic link), else None. Opened without blocking: a FIFO
+    left where a page was would otherwise wait for a writer forever."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -241,6 +241,24 @@ def test_output_file_changed_by_hand_is_restored(site):
     assert "2022/a/index.html" in result.written and page.read_bytes() == good
 
 
+def test_a_fifo_left_where_a_page_was_is_replaced_without_waiting(site):
+    """A FIFO in place of a page is not the page: the build remakes the page
+    and moves it in, and does not wait on the FIFO for a writer (a
+    subprocess with a timeout, so a hang fails the test)."""
+    import os
+    import subprocess
+    import sys
+    build(site)
+    page = site / "output" / "2022" / "a" / "index.html"
+    good = page.read_bytes()
+    page.unlink()
+    os.mkfifo(page)
+    done = subprocess.run([sys.executable, "-m", "site_gen", "build", str(site), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert page.is_file() and page.read_bytes() == good
+
+
 def test_clean_makes_every_page_again_and_moves_only_what_differs(site, tmp_path, monkeypatch):
     """`--clean` trusts no cache: every page is made again. Over an output
     folder site-gen made, only files that differ are moved in (a page that

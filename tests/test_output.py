@@ -74,3 +74,14 @@ def test_same_bytes_and_same_files_compare_contents_not_times(tmp_path):
     (tmp_path / "link").symlink_to(a)  # a link to the very bytes is still not the file
     assert not same_bytes(str(tmp_path / "link"), a.read_bytes()) and not same_files(a, tmp_path / "link")
     assert not same_files(a, tmp_path)  # nor is a folder
+
+
+def test_a_fifo_in_the_output_folder_is_never_the_same_and_never_waited_on(tmp_path):
+    """Opening a FIFO for reading waits for a writer: the comparison must
+    not, or a build over an output folder holding one would hang."""
+    from site_gen.output import same_bytes, same_files
+    fifo = tmp_path / "index.html"
+    os.mkfifo(fifo)
+    made = tmp_path / "made"
+    made.write_bytes(b"")
+    assert not same_bytes(str(fifo), b"") and not same_files(made, fifo)
