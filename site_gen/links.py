@@ -126,6 +126,10 @@ def check_links(config: Config, out: Path) -> list[SiteGenError]:
     shown = display_path(out, config.root)
     for page in sorted(out.rglob("*.html")):
         page_rel = page.relative_to(out).as_posix()
+        if page.is_symlink() or not page.is_file():  # a FIFO would wait for a writer
+            errors.append(SiteGenError("not a regular file where a built page belongs", f"{shown}/{page_rel}",
+                                       None, None, "build the site again: the build replaces it"))
+            continue
         parser = _LinkParser()
         try:
             parser.feed(page.read_text("utf-8"))

@@ -77,3 +77,17 @@ def test_cli_check_links(make_site):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "content/2022/b.md:8: broken link ../../2021/nope/" in result.stderr.splitlines()
+
+
+def test_check_links_reports_a_fifo_among_the_built_pages_without_waiting(make_site):
+    """A FIFO named like a page would make reading it wait for a writer: it
+    is reported as not a page, and the check ends (a subprocess with a
+    timeout, so a hang fails the test)."""
+    import os
+    site = make(make_site)
+    build_site(site)
+    os.mkfifo(site / "output" / "stray.html")
+    result = subprocess.run([sys.executable, "-m", "site_gen", "check", "--links", str(site)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "output/stray.html: not a regular file where a built page belongs" in result.stderr
